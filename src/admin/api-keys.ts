@@ -1,0 +1,79 @@
+/**
+ * Admin API keys: `hth_<id>_<secret>`. The `hth_<id>` prefix is stored in clear to find the
+ * row and to show operators which key is which; the whole key is stored only as a scrypt
+ * hash, and shown once, when created.
+ */
+import { randomBytes, type ScryptOptions, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
+import type { PrismaClient } from '../db/index.js';
+import { NotFoundError } from '../errors.js';
+
+const KEY_SCHEME = 'hth';
+const PREFIX_ID_LENGTH = 12;
+const SECRET_BYTES = 32;
+const SCRYPT_PARAMS = { N: 16_384, r: 8, p: 1 } as const;
+const SCRYPT_KEY_LENGTH = 32;
+const BASE32_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
+const API_KEY_PATTERN = /^(hth_[a-z2-7]{12})_([A-Za-z0-9_-]{43})$/;
+
+function scrypt(secret: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scryptCallback(secret, salt, SCRYPT_KEY_LENGTH, options, (error, key) => (error ? reject(error) : resolve(key))),
+  );
+}
+
+function randomBase32(length: number): string {
+  return Array.from(randomBytes(length), (byte) => BASE32_ALPHABET[byte % 32]).join('');
+}
+
+/** `scrypt$N$r$p$salt$hash`: parameters travel with the hash so they can be raised later. */
+export async function hashSecret(secret: string): Promise<string> {
+  const salt = randomBytes(16);
+  const hash = await scrypt(secret, salt, SCRYPT_PARAMS);
+  const { N, r, p } = SCRYPT_PARAMS;
+  return ['scrypt', N, r, p, salt.toString('base64url'), hash.toString('base64url')].join('$');
+}
+
+/** Constant-time check of `secret` against a `hashSecret` result. */
+export async function verifySecret(secret: string, stored: string): Promise<boolean> {
+  const [scheme, N, r, p, salt, hash] = stored.split('$');
+  if (scheme !== 'scrypt' || !salt || !hash) return false;
+  const expected = Buffer.from(hash, 'base64url');
+  const actual = await scrypt(secret, Buffer.from(salt, 'base64url'), { N: Number(N), r: Number(r), p: Number(p) });
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+/** Splits a presented key into its stored prefix; undefined when it is not shaped like one of ours. */
+export function parseApiKey(key: string): { prefix: string } | undefined {
+  const match = API_KEY_PATTERN.exec(key);
+  return match?.[1] ? { prefix: match[1] } : undefined;
+}
+
+export interface IssuedApiKey {
+  id: string;
+  organizationId: string;
+  name: string;
+  prefix: string;
+  /** The whole key. Shown once; Hearth cannot show it again. */
+  key: string;
+  createdAt: Date;
+}
+
+/** Creates a key for an organization; throws `NotFoundError` when the organization does not exist. */
+export async function createApiKey(
+  prisma: PrismaClient,
+  input: { organizationId: string; name?: string | undefined },
+): Promise<IssuedApiKey> {
+  const organization = await prisma.organization.findUnique({ where: { id: input.organizationId } });
+  if (!organization) throw new NotFoundError(`No organization ${input.organizationId}.`);
+  const prefix = `${KEY_SCHEME}_${randomBase32(PREFIX_ID_LENGTH)}`;
+  const key = `${prefix}_${randomBytes(SECRET_BYTES).toString('base64url')}`;
+  const row = await prisma.apiKey.create({
+    data: {
+      organizationId: organization.id,
+      name: input.name ?? 'default',
+      prefix,
+      secretHash: await hashSecret(key),
+    },
+  });
+  return { id: row.id, organizationId: row.organizationId, name: row.name, prefix, key, createdAt: row.createdAt };
+}

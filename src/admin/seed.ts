@@ -1,0 +1,77 @@
+/**
+ * The demo organization a newcomer can call the API with: one household, two members, a
+ * phone line and the default memory blocks.
+ */
+import type { PrismaClient } from '../db/index.js';
+import { ConflictError } from '../errors.js';
+import { createApiKey, type IssuedApiKey } from './api-keys.js';
+import { addMember, addPhoneLine, createHousehold } from './households.js';
+import { createOrganization } from './organizations.js';
+
+export const DEMO_ORGANIZATION_NAME = 'Hearth Demo';
+/** In the 555-01xx range reserved for fiction, so it can never be someone's real number. */
+export const DEMO_PHONE_LINE = '+15555550100';
+
+export interface DemoSeed {
+  organizationId: string;
+  apiKey: IssuedApiKey;
+  householdId: string;
+  memberIds: string[];
+  phoneLine: string;
+}
+
+/** Creates the demo organization; refuses, naming it, if one already exists. */
+export async function seedDemo(prisma: PrismaClient): Promise<DemoSeed> {
+  const existing = await prisma.organization.findFirst({ where: { name: DEMO_ORGANIZATION_NAME } });
+  if (existing) {
+    throw new ConflictError(
+      `The demo organization already exists (id ${existing.id}). ` +
+        `Create another key for it with: npx hearth apikey create --org ${existing.id}`,
+    );
+  }
+  const organization = await createOrganization(prisma, DEMO_ORGANIZATION_NAME);
+  const apiKey = await createApiKey(prisma, { organizationId: organization.id, name: 'demo' });
+  const household = await createHousehold(prisma, organization.id, {
+    name: 'The Okafor household',
+    timezone: 'Europe/London',
+    locale: 'en-GB',
+  });
+  const grandmother = await addMember(prisma, organization.id, household.id, {
+    name: 'Adaeze Okafor',
+    relationship: 'grandmother',
+    phone: '+15555550101',
+  });
+  const son = await addMember(prisma, organization.id, household.id, {
+    name: 'Chidi Okafor',
+    relationship: 'son',
+    phone: '+15555550102',
+    role: 'caregiver',
+  });
+  const line = await addPhoneLine(prisma, organization.id, {
+    number: DEMO_PHONE_LINE,
+    householdId: household.id,
+    label: 'Okafor home line',
+  });
+  return {
+    organizationId: organization.id,
+    apiKey,
+    householdId: household.id,
+    memberIds: [grandmother.id, son.id],
+    phoneLine: line.number,
+  };
+}
+
+/** What `seed --demo` and the first start print: the key appears here and nowhere else. */
+export function describeDemo(seed: DemoSeed, baseUrl: string): string {
+  return [
+    'Created the demo organization:',
+    `  organization  ${seed.organizationId}`,
+    `  household     ${seed.householdId} (2 members, default memory blocks)`,
+    `  members       ${seed.memberIds.join(', ')}`,
+    `  phone line    ${seed.phoneLine}`,
+    `  API key       ${seed.apiKey.key}`,
+    '',
+    'The key is shown only this once. Try it:',
+    `  curl -H "Authorization: Bearer ${seed.apiKey.key}" ${baseUrl}/v1/households`,
+  ].join('\n');
+}

@@ -1,0 +1,58 @@
+/**
+ * Environment → typed configuration, validated with zod once at start-up. Every default
+ * lives here; the README's configuration table mirrors `configSchema`.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const booleanFromString = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  HEARTH_DATA_DIR: z.string().min(1).default('./data'),
+  HEARTH_DEMO_SEED: booleanFromString.default(true),
+  HEARTH_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
+  HEARTH_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+});
+
+export type Config = Omit<z.infer<typeof configSchema>, 'HEARTH_DATA_DIR' | 'LOG_FORMAT'> & {
+  /** Absolute path of the embedded database's directory. */
+  HEARTH_DATA_DIR: string;
+  LOG_FORMAT: 'json' | 'pretty';
+};
+
+/** Reads the environment; a bad value throws a `ConfigError` that names the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "not set", as in most shells' `FOO= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const variable = issue.path.join('.');
+      const value = env[variable];
+      return `${variable}${value === undefined ? '' : `=${JSON.stringify(value)}`}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration. ${problems.join('; ')}`, {
+      details: parsed.error.issues,
+    });
+  }
+  const config = parsed.data;
+  const isProduction = config.NODE_ENV === 'production';
+  return {
+    ...config,
+    HEARTH_DATA_DIR: path.resolve(config.HEARTH_DATA_DIR),
+    LOG_FORMAT: config.LOG_FORMAT ?? (process.stdout.isTTY && !isProduction ? 'pretty' : 'json'),
+  };
+}

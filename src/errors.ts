@@ -1,0 +1,85 @@
+/**
+ * Hearth's error family. Only `HearthError` subclasses cross a module boundary; the HTTP
+ * edge turns them into `{ error: { code, message, details } }` with their `httpStatus`.
+ */
+export interface HearthErrorOptions {
+  details?: unknown;
+  cause?: unknown;
+}
+
+/** Base class: a message a user can act on, a stable machine code and an HTTP status. */
+export class HearthError extends Error {
+  readonly code: string = 'internal_error';
+  readonly httpStatus: number = 500;
+  readonly details: unknown;
+
+  constructor(message: string, options: HearthErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.details = options.details;
+  }
+}
+
+/** The input is malformed or breaks a rule (400). */
+export class ValidationError extends HearthError {
+  override readonly code = 'invalid_request';
+  override readonly httpStatus = 400;
+}
+
+/** Missing or unusable credentials (401). */
+export class UnauthorizedError extends HearthError {
+  override readonly code = 'unauthorized';
+  override readonly httpStatus = 401;
+}
+
+/** The resource does not exist, or belongs to another organization (404, never 403). */
+export class NotFoundError extends HearthError {
+  override readonly code = 'not_found';
+  override readonly httpStatus = 404;
+}
+
+/** The write conflicts with the current state (409). */
+export class ConflictError extends HearthError {
+  override readonly code = 'conflict';
+  override readonly httpStatus = 409;
+}
+
+/** The body is larger than the server accepts (413). */
+export class PayloadTooLargeError extends HearthError {
+  override readonly code = 'payload_too_large';
+  override readonly httpStatus = 413;
+}
+
+/** The body is not in a format the route accepts (415). */
+export class UnsupportedMediaTypeError extends HearthError {
+  override readonly code = 'unsupported_media_type';
+  override readonly httpStatus = 415;
+}
+
+/** A dependency (database, model provider, Twilio) is unreachable or failed (503). */
+export class UnavailableError extends HearthError {
+  override readonly code = 'unavailable';
+  override readonly httpStatus = 503;
+}
+
+/** Start-up configuration is wrong; the message names the variable. */
+export class ConfigError extends HearthError {
+  override readonly code = 'config_error';
+}
+
+/** The embedded database directory is held by another process. */
+export class DataDirLockedError extends HearthError {
+  override readonly code = 'data_dir_locked';
+  override readonly httpStatus = 503;
+  constructor(
+    message: string,
+    readonly pid: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A migration failed to apply; the database was left as it was before it. */
+export class MigrationError extends HearthError {
+  override readonly code = 'migration_failed';
+}

@@ -1,0 +1,112 @@
+/**
+ * The HTTP edge's shared plumbing: request ids and logging, JSON bodies with clear errors,
+ * and the one error handler that turns `HearthError`s into `{ error: { code, message, details } }`.
+ * Handlers throw; nothing else writes an error response.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { pinoHttp } from 'pino-http';
+import { ZodError } from 'zod';
+import {
+  HearthError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from './errors.js';
+import type { Logger } from './logger.js';
+
+const REQUEST_ID_HEADER = 'x-request-id';
+const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
+const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+
+/** Logs each request with an id, reusing a well-formed `X-Request-Id` from the caller. */
+export function requestLogging(logger: Logger): RequestHandler {
+  return pinoHttp({
+    logger,
+    genReqId(req, res) {
+      const incoming = req.headers[REQUEST_ID_HEADER];
+      const id = typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
+      res.setHeader(REQUEST_ID_HEADER, id);
+      return id;
+    },
+    customLogLevel(_req, res, error) {
+      if (error || res.statusCode >= 500) return 'error';
+      return res.statusCode >= 400 ? 'warn' : 'info';
+    },
+    // Ids and shapes only: bodies may hold transcripts, PINs or keys.
+    serializers: {
+      req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+  });
+}
+
+/**
+ * Parses JSON bodies up to `limitBytes`. A body sent with another content type gets 415,
+ * so a client never has its form-encoded fields silently ignored.
+ */
+export function jsonBody(limitBytes: number): RequestHandler[] {
+  const requireJson: RequestHandler = function requireJson(req, _res, next) {
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (METHODS_WITH_BODY.has(req.method) && hasBody && !req.is('application/json')) {
+      throw new UnsupportedMediaTypeError(
+        `Send the body as JSON with "Content-Type: application/json" (got ${JSON.stringify(req.headers['content-type'] ?? 'none')}).`,
+      );
+    }
+    next();
+  };
+  return [requireJson, express.json({ limit: limitBytes, strict: false })];
+}
+
+/** 404 for any route nobody serves. */
+export const unknownRoute: RequestHandler = function unknownRoute(req) {
+  throw new NotFoundError(`No route ${req.method} ${req.path}. See /v1/openapi.json for the API.`);
+};
+
+interface BodyParserError extends Error {
+  type?: string;
+  status?: number;
+  limit?: number;
+}
+
+/** Maps body-parser's failures onto our error family. */
+function fromBodyParser(error: BodyParserError): HearthError | undefined {
+  switch (error.type) {
+    case 'entity.parse.failed':
+      return new ValidationError(`The body is not valid JSON: ${error.message}`);
+    case 'entity.too.large':
+      return new PayloadTooLargeError(`The body is larger than the limit of ${error.limit} bytes.`);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new UnsupportedMediaTypeError(error.message);
+    default:
+      return undefined;
+  }
+}
+
+/** Field-level details for a zod failure: `[{ path: 'phone', message: '…' }]`. */
+export function zodDetails(error: ZodError): { path: string; message: string }[] {
+  return error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+}
+
+/** The one place an error becomes a response; unexpected errors are logged, never shown. */
+export const errorHandler: ErrorRequestHandler = function errorHandler(error: unknown, req, res, _next) {
+  let known: HearthError | undefined;
+  if (error instanceof HearthError) known = error;
+  else if (error instanceof ZodError)
+    known = new ValidationError('The request is invalid.', { details: zodDetails(error) });
+  else if (error instanceof Error) known = fromBodyParser(error as BodyParserError);
+
+  if (!known || known.httpStatus >= 500) req.log.error({ err: error }, 'request failed');
+  const status = known?.httpStatus ?? 500;
+  if (res.headersSent) return;
+  res.status(status).json({
+    error: {
+      code: known?.code ?? 'internal_error',
+      message:
+        known?.message ?? `Something went wrong on our side. Quote request id ${String(req.id)} when reporting it.`,
+      ...(known?.details === undefined ? {} : { details: known.details }),
+    },
+  });
+};

@@ -1,0 +1,60 @@
+/**
+ * `hearth serve`: open the database, listen, migrate, seed a demo on a first embedded start,
+ * then serve until SIGTERM or SIGINT, and shut down gracefully.
+ */
+import { describeDemo, seedDemo } from './admin/index.js';
+import type { Config } from './config/index.js';
+import { applyMigrations, databaseTarget, describeUrl, openDatabase } from './db/index.js';
+import type { Logger } from './logger.js';
+import { createServer } from './server.js';
+
+/** Runs the server; resolves once it has shut down after a signal. */
+export async function serve(config: Config, logger: Logger): Promise<void> {
+  const target = databaseTarget(config);
+  logger.info(
+    { database: target.kind === 'postgres' ? describeUrl(target.url) : config.HEARTH_DATA_DIR },
+    target.kind === 'postgres' ? 'connecting to Postgres' : 'opening the embedded database',
+  );
+  const db = await openDatabase(target);
+  const server = createServer({ config, logger, db });
+  let baseUrl: string;
+  try {
+    baseUrl = await server.listen();
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  logger.info({ url: baseUrl }, 'listening');
+
+  const stopped = new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = async (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down: finishing in-flight requests');
+      await server.close();
+      await db.close();
+      logger.info('stopped');
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+
+  try {
+    const applied = await applyMigrations(db);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
+    if (db.kind === 'pglite' && config.HEARTH_DEMO_SEED && (await db.prisma.organization.count()) === 0) {
+      const seed = await seedDemo(db.prisma);
+      // stdout, not the log: the key must reach the person who started the server, once.
+      process.stdout.write(`\n${describeDemo(seed, baseUrl)}\n\n`);
+    }
+  } catch (error) {
+    await server.close();
+    await db.close();
+    throw error;
+  }
+  server.setReady(true);
+  logger.info('ready');
+  await stopped;
+}

@@ -1,0 +1,118 @@
+/**
+ * Composes Hearth's HTTP and WebSocket edges on one server: health and readiness, the
+ * admin API, and (as they arrive) the Twilio routes. The edges validate and call modules;
+ * no business logic lives here.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { WebSocketServer } from 'ws';
+import type { Config } from './config/index.js';
+import type { Database } from './db/index.js';
+import { UnavailableError } from './errors.js';
+import { errorHandler, jsonBody, requestLogging, unknownRoute } from './http.js';
+import type { Logger } from './logger.js';
+
+const READINESS_PING_TIMEOUT_MS = 2000;
+
+export interface ServerOptions {
+  config: Config;
+  logger: Logger;
+  db: Database;
+}
+
+export interface HearthServer {
+  readonly app: express.Express;
+  readonly httpServer: http.Server;
+  /** Starts listening; resolves with the base URL (`http://host:port`). */
+  listen(): Promise<string>;
+  /** Marks the server ready (migrations applied) or not, with the reason shown by /readyz. */
+  setReady(ready: true): void;
+  setReady(ready: false, reason: string): void;
+  /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes sockets. */
+  close(): Promise<void>;
+}
+
+/** Builds the server around an opened database; it is not ready until `setReady(true)`. */
+export function createServer({ config, logger, db }: ServerOptions): HearthServer {
+  let notReadyReason: string | undefined = 'applying database migrations';
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(requestLogging(logger));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const reason = notReadyReason ?? (await databaseProblem(db));
+    if (reason) res.status(503).json({ status: 'unavailable', reason });
+    else res.json({ status: 'ready' });
+  });
+
+  app.use(function requireReady(_req, _res, next) {
+    if (notReadyReason) throw new UnavailableError(`Hearth is not ready yet: ${notReadyReason}. Retry shortly.`);
+    next();
+  });
+  app.use(jsonBody(config.HEARTH_BODY_LIMIT_BYTES));
+  app.use(unknownRoute);
+  app.use(errorHandler);
+
+  const httpServer = http.createServer(app);
+  const webSockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  httpServer.on('upgrade', (req, socket) => {
+    // No WebSocket route is served yet; refuse cleanly rather than leave the socket hanging.
+    logger.warn({ url: req.url }, 'websocket upgrade to an unknown path');
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+
+  return {
+    app,
+    httpServer,
+    listen() {
+      return new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.PORT, config.HOST, () => {
+          httpServer.off('error', reject);
+          const { port } = httpServer.address() as AddressInfo;
+          const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
+          resolve(`http://${host}:${port}`);
+        });
+      });
+    },
+    setReady(ready: boolean, reason?: string) {
+      notReadyReason = ready ? undefined : (reason ?? 'not ready');
+    },
+    async close() {
+      notReadyReason = 'shutting down';
+      for (const client of webSockets.clients) client.close(1001, 'server shutting down');
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
+      const timeout = setTimeout(() => {
+        logger.warn('shutdown timeout reached; closing the connections still open');
+        httpServer.closeAllConnections();
+      }, config.HEARTH_SHUTDOWN_TIMEOUT_MS);
+      await closed;
+      clearTimeout(timeout);
+      webSockets.close();
+    },
+  };
+}
+
+async function databaseProblem(db: Database): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(
+      () => resolve(`the database did not answer within ${READINESS_PING_TIMEOUT_MS} ms`),
+      READINESS_PING_TIMEOUT_MS,
+    );
+  });
+  try {
+    return await Promise.race([db.ping().then(() => undefined), timeout]);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,99 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/index.js';
+import { runHearth, startHearth } from '../support/cli.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const API_KEY = /hth_[a-z2-7]{12}_[A-Za-z0-9_-]{43}/;
+
+const freshDataDir = () => mkdtempSync(path.join(os.tmpdir(), 'hearth-cli-'));
+
+describe('hearth CLI on the embedded database', () => {
+  it('migrate applies the migrations once; a second run is a no-op', async () => {
+    const env = { HEARTH_DATA_DIR: freshDataDir() };
+    const first = await runHearth(['migrate'], env);
+    expect(first).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Applied \d+_init/) });
+    const second = await runHearth(['migrate'], env);
+    expect(second).toMatchObject({ code: 0, stdout: 'Database is up to date; no migration applied.\n' });
+  });
+
+  it('org create prints the id; apikey create prints the key once and stores only its hash', async () => {
+    const dataDir = freshDataDir();
+    const org = await runHearth(['org', 'create', 'Sunrise Care'], { HEARTH_DATA_DIR: dataDir });
+    expect(org.code).toBe(0);
+    const organizationId = org.stdout.trim();
+    expect(organizationId).toMatch(UUID);
+
+    const key = await runHearth(['apikey', 'create', '--org', organizationId, '--name', 'ops'], {
+      HEARTH_DATA_DIR: dataDir,
+    });
+    expect(key.code).toBe(0);
+    expect(key.stdout.trim()).toMatch(new RegExp(`^${API_KEY.source}$`));
+    expect(key.stderr).toContain('shown only this once');
+
+    const db = await openDatabase({ kind: 'pglite', dataDir });
+    try {
+      const rows = await db.prisma.apiKey.findMany();
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ organizationId, name: 'ops', secretHash: expect.stringMatching(/^scrypt\$/) });
+      expect(key.stdout.trim().startsWith(`${rows[0]?.prefix}_`)).toBe(true);
+      expect(JSON.stringify(rows)).not.toContain(key.stdout.trim());
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('refuses bad arguments with a clear message', async () => {
+    const env = { HEARTH_DATA_DIR: freshDataDir() };
+    const badId = await runHearth(['apikey', 'create', '--org', 'not-a-uuid'], env);
+    expect(badId.code).not.toBe(0);
+    expect(badId.stderr).toContain('must be an organization id (a UUID)');
+    const unknownOrg = await runHearth(['apikey', 'create', '--org', '00000000-0000-4000-8000-000000000000'], env);
+    expect(unknownOrg).toMatchObject({ code: 2, stderr: expect.stringContaining('No organization 00000000-') });
+    const badConfig = await runHearth(['migrate'], { ...env, PORT: 'eighty' });
+    expect(badConfig).toMatchObject({ code: 2, stderr: expect.stringContaining('PORT="eighty"') });
+  });
+
+  it('seed --demo makes the demo organization and refuses to make it twice', async () => {
+    const env = { HEARTH_DATA_DIR: freshDataDir() };
+    const seeded = await runHearth(['seed', '--demo'], env);
+    expect(seeded.code).toBe(0);
+    expect(seeded.stdout).toMatch(API_KEY);
+    expect(seeded.stdout).toContain('+15555550100');
+    const again = await runHearth(['seed', '--demo'], env);
+    expect(again).toMatchObject({ code: 2, stderr: expect.stringContaining('already exists') });
+  });
+
+  it('serve prints the demo key on a first start, owns the data directory, and stops on SIGTERM', async () => {
+    const env = { HEARTH_DATA_DIR: freshDataDir(), PORT: '0', HOST: '127.0.0.1' };
+    const server = await startHearth(env);
+    try {
+      expect(server.output()).toMatch(API_KEY);
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+
+      const blocked = await runHearth(['org', 'create', 'Second writer'], env);
+      expect(blocked.code).toBe(2);
+      expect(blocked.stderr).toContain(`pid ${server.child.pid}`);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+    // The lock went with the server: the next start works, and seeds nothing new.
+    const restarted = await startHearth(env);
+    expect(restarted.output()).not.toMatch(API_KEY);
+    expect(await restarted.stop()).toBe(0);
+  });
+});
+
+describe('hearth CLI with DATABASE_URL', () => {
+  it('fails fast on an unreachable server, naming the host', async () => {
+    const started = Date.now();
+    const result = await runHearth(['migrate'], { DATABASE_URL: 'postgresql://hearth:secret@127.0.0.1:1/hearth' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('127.0.0.1:1/hearth');
+    expect(result.stderr).not.toContain('secret');
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+});

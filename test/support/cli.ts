@@ -1,0 +1,73 @@
+/** Runs the real `hearth` command in a child process, as a user at a terminal would. */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/hearth.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Environment for a child: ours minus what would point it at another database. */
+export function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const { DATABASE_URL: _url, HEARTH_DATA_DIR: _dir, ...rest } = process.env;
+  return { ...rest, LOG_FORMAT: 'json', NODE_ENV: 'test', ...env };
+}
+
+export function runHearth(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: cliEnv(env), timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export interface RunningServer {
+  child: ChildProcess;
+  url: string;
+  /** Everything the server printed on stdout so far. */
+  output(): string;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `hearth serve` and resolves once it logs that it is ready. */
+export function startHearth(env: Record<string, string>): Promise<RunningServer> {
+  const child = spawn(process.execPath, [BIN, 'serve'], { env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`hearth serve did not become ready:\n${stdout}\n${stderr}`)),
+      30_000,
+    );
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk;
+      const listening = /"url":"(http:\/\/[^"]+)","msg":"listening"/.exec(stdout);
+      if (listening?.[1] && stdout.includes('"msg":"ready"')) {
+        clearTimeout(timer);
+        const url = listening[1];
+        resolve({
+          child,
+          url,
+          output: () => stdout,
+          stop: () => {
+            child.kill('SIGTERM');
+            return exited;
+          },
+        });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`hearth serve exited with ${code}:\n${stdout}\n${stderr}`));
+    });
+  });
+}
