@@ -83,3 +83,21 @@ export class DataDirLockedError extends HearthError {
 export class MigrationError extends HearthError {
   override readonly code = 'migration_failed';
 }
+
+/** A conditional write named a version that is no longer current (412). */
+export class PreconditionFailedError extends HearthError {
+  override readonly code = 'precondition_failed';
+  override readonly httpStatus = 412;
+}
+
+/** A write that must be conditional came without `If-Match` (428). */
+export class PreconditionRequiredError extends HearthError {
+  override readonly code = 'precondition_required';
+  override readonly httpStatus = 428;
+}
+
+/** Too many requests for this key; retry after the time the response names (429). */
+export class RateLimitedError extends HearthError {
+  override readonly code = 'rate_limited';
+  override readonly httpStatus = 429;
+}
