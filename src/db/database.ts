@@ -6,11 +6,12 @@
  */
 
 import { PrismaPg } from '@prisma/adapter-pg';
-import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { UnavailableError } from '../errors.js';
 import { PrismaClient } from './generated/client.js';
 import { type DataDirLock, lockDataDir } from './lock.js';
-import { MigrationAwarePGliteFactory, openPGlite, type PGlite } from './pglite.js';
+import { type MigrationSession, pgliteMigrationSession, postgresMigrationSession } from './migration-session.js';
+import { openPGlite, type PGlite } from './pglite.js';
 
 export type DatabaseTarget =
   | { kind: 'postgres'; url: string; connectTimeoutMs?: number }
@@ -20,8 +21,8 @@ export type DatabaseTarget =
 export interface Database {
   readonly kind: DatabaseTarget['kind'];
   readonly prisma: PrismaClient;
-  /** The adapter factory the schema engine migrates through. */
-  readonly migrationAdapter: SqlMigrationAwareDriverAdapterFactory;
+  /** Adapters for one schema-engine session (migrations, drift check); release it when done. */
+  migrationSession(): MigrationSession;
   /** The embedded engine itself (for pg-boss's PGlite backend); undefined on Postgres. */
   readonly pglite: PGlite | undefined;
   /** The Postgres connection string; undefined when embedded. */
@@ -56,7 +57,7 @@ async function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }
   const database: Database = {
     kind: 'postgres',
     prisma,
-    migrationAdapter: adapter,
+    migrationSession: () => postgresMigrationSession(target.url, timeoutMs),
     pglite: undefined,
     url: target.url,
     async ping() {
@@ -90,13 +91,12 @@ async function openEmbedded(target: Extract<DatabaseTarget, { kind: 'pglite' }>)
       { cause: error },
     );
   }
-  const migrationAdapter = new MigrationAwarePGliteFactory(pglite);
-  const prisma = new PrismaClient({ adapter: migrationAdapter });
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   let closed = false;
   return {
     kind: 'pglite',
     prisma,
-    migrationAdapter,
+    migrationSession: () => pgliteMigrationSession(pglite),
     pglite,
     url: undefined,
     async ping() {

@@ -7,7 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MigrationError } from '../errors.js';
-import type { Database } from './database.js';
+import { type Database, openDatabase } from './database.js';
 import { type MigrationList, NO_FILTER, withSchemaEngine } from './schema-engine.js';
 
 const PRISMA_DIR = fileURLToPath(new URL('../../prisma/', import.meta.url));
@@ -53,7 +53,7 @@ export async function readMigrations(migrationsDir = MIGRATIONS_DIR): Promise<Mi
 /** Applies every pending migration; returns the names it applied (empty when up to date). */
 export async function applyMigrations(db: Database, files: SchemaFiles = {}): Promise<string[]> {
   const migrationsList = await readMigrations(files.migrationsDir);
-  return withSchemaEngine(db.migrationAdapter, await readSchema(files.schemaPath), async (engine) => {
+  return withSchemaEngine(db.migrationSession(), await readSchema(files.schemaPath), async (engine) => {
     try {
       const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters: NO_FILTER });
       return appliedMigrationNames;
@@ -91,21 +91,28 @@ export async function pendingMigrations(db: Database, files: SchemaFiles = {}): 
 
 /**
  * The SQL that would bring a database built by the migrations to what `schema.prisma`
- * describes: empty when they agree. Runs the migrations on a shadow database.
+ * describes: empty when they agree. The migrations run on a throwaway in-memory PGlite, whatever
+ * engine the server uses: this compares two files, not a live database (and the engine cannot
+ * read Postgres's catalogs through `@prisma/adapter-pg`, which lacks the `"char"` type).
  */
-export async function migrationsDrift(db: Database, files: SchemaFiles = {}): Promise<string> {
+export async function migrationsDrift(files: SchemaFiles = {}): Promise<string> {
   const schema = await readSchema(files.schemaPath);
   const migrations = await readMigrations(files.migrationsDir);
-  return withSchemaEngine(db.migrationAdapter, schema, async (engine) => {
-    const result = await engine.diff({
-      from: { tag: 'migrations', ...migrations },
-      to: { tag: 'schemaDatamodel', files: [schema] },
-      script: true,
-      exitCode: true,
-      filters: NO_FILTER,
+  const scratch = await openDatabase({ kind: 'pglite' });
+  try {
+    return await withSchemaEngine(scratch.migrationSession(), schema, async (engine) => {
+      const result = await engine.diff({
+        from: { tag: 'migrations', ...migrations },
+        to: { tag: 'schemaDatamodel', files: [schema] },
+        script: true,
+        exitCode: true,
+        filters: NO_FILTER,
+      });
+      return result.exitCode === 2 ? withoutHandWritten(result.stdout ?? '') : '';
     });
-    return result.exitCode === 2 ? withoutHandWritten(result.stdout ?? '') : '';
-  });
+  } finally {
+    await scratch.close();
+  }
 }
 
 /**

@@ -7,11 +7,9 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import {
-  bindMigrationAwareSqlAdapterFactory,
-  type SqlMigrationAwareDriverAdapterFactory,
-} from '@prisma/driver-adapter-utils';
+import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import * as bg from '@prisma/schema-engine-wasm/schema_engine_bg';
+import type { MigrationSession } from './migration-session.js';
 
 export type SchemaEngine = bg.SchemaEngine;
 export type { DiffTarget, MigrationList } from '@prisma/schema-engine-wasm/schema_engine_bg';
@@ -55,25 +53,29 @@ function withUnrefTimers(imports: Record<string, unknown>): Record<string, unkno
 }
 
 /**
- * Runs `work` with a schema engine over `adapter`, freeing the engine afterwards (an engine
- * left alive keeps the process from exiting).
+ * Runs `work` with a schema engine over `session`, then frees the engine and releases the
+ * session's connections (either left alive keeps the process from exiting).
  */
 export async function withSchemaEngine<T>(
-  adapter: SqlMigrationAwareDriverAdapterFactory,
+  session: MigrationSession,
   schema: { path: string; content: string },
   work: (engine: SchemaEngine) => Promise<T>,
 ): Promise<T> {
   await loadWasm();
   const log = () => {};
-  const engine = await bg.SchemaEngine.new(
-    { datamodels: [[schema.path, schema.content]] },
-    log,
-    bindMigrationAwareSqlAdapterFactory(adapter),
-  );
   try {
-    return await work(engine);
+    const engine = await bg.SchemaEngine.new(
+      { datamodels: [[schema.path, schema.content]] },
+      log,
+      bindMigrationAwareSqlAdapterFactory(session),
+    );
+    try {
+      return await work(engine);
+    } finally {
+      engine.free();
+    }
   } finally {
-    engine.free();
+    await session.release();
   }
 }
 

@@ -2,9 +2,10 @@ import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Database, openDatabase } from '../../src/db/index.js';
+import type { Database } from '../../src/db/index.js';
 import { applyMigrations, MIGRATIONS_DIR, migrationsDrift, pendingMigrations } from '../../src/db/migrate.js';
 import { MigrationError } from '../../src/errors.js';
+import { openEmptyDatabase, TEST_ENGINES } from '../support/database.js';
 
 let db: Database | undefined;
 afterEach(async () => {
@@ -22,22 +23,9 @@ async function migrationsCopy(extra: Record<string, string>): Promise<string> {
   return dir;
 }
 
-describe('migrations', () => {
-  it('produce exactly the schema the Prisma client expects (drift check)', async () => {
-    db = await openDatabase({ kind: 'pglite' });
-    expect(await migrationsDrift(db)).toBe('');
-  });
-
-  it('report drift when schema.prisma and the migrations disagree', async () => {
-    db = await openDatabase({ kind: 'pglite' });
-    const migrationsDir = await migrationsCopy({
-      '29990101000000_extra': 'ALTER TABLE "households" ADD COLUMN "nickname" TEXT;',
-    });
-    expect(await migrationsDrift(db, { migrationsDir })).toContain('DROP COLUMN "nickname"');
-  });
-
+describe.each(TEST_ENGINES)('migrations on %s', (engine) => {
   it('apply once, and applying again is a no-op', async () => {
-    db = await openDatabase({ kind: 'pglite' });
+    db = await openEmptyDatabase(engine);
     const all = await pendingMigrations(db);
     expect(all.length).toBeGreaterThan(0);
     expect(await applyMigrations(db)).toEqual(all);
@@ -49,7 +37,7 @@ describe('migrations', () => {
   });
 
   it('create the pgvector HNSW indexes and the full-text trigger schema.prisma cannot express', async () => {
-    db = await openDatabase({ kind: 'pglite' });
+    db = await openEmptyDatabase(engine);
     await applyMigrations(db);
     const indexes = await db.prisma.$queryRaw<{ indexname: string; indexdef: string }[]>`
       SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE '%hnsw%' ORDER BY indexname`;
@@ -70,7 +58,7 @@ describe('migrations', () => {
   });
 
   it('roll back a failing migration, name it, and leave the database as it was', async () => {
-    db = await openDatabase({ kind: 'pglite' });
+    db = await openEmptyDatabase(engine);
     await applyMigrations(db);
     const migrationsDir = await migrationsCopy({
       '29990101000000_broken': 'CREATE TABLE "half_done" (id int);\nALTER TABLE "no_such_table" ADD COLUMN x int;',
@@ -91,5 +79,18 @@ describe('migrations', () => {
       'CREATE TABLE "half_done" (id int);',
     );
     expect(await applyMigrations(db, { migrationsDir })).toEqual(['29990101000000_broken']);
+  });
+});
+
+describe('the migrations and schema.prisma', () => {
+  it('produce exactly the schema the Prisma client expects (drift check)', async () => {
+    expect(await migrationsDrift()).toBe('');
+  });
+
+  it('report drift when schema.prisma and the migrations disagree', async () => {
+    const migrationsDir = await migrationsCopy({
+      '29990101000000_extra': 'ALTER TABLE "households" ADD COLUMN "nickname" TEXT;',
+    });
+    expect(await migrationsDrift({ migrationsDir })).toContain('DROP COLUMN "nickname"');
   });
 });
