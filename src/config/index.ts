@@ -22,9 +22,28 @@ export const configSchema = z.object({
   HEARTH_DATA_DIR: z.string().min(1).default('./data'),
   HEARTH_DEMO_SEED: booleanFromString.default(true),
   HEARTH_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
+  /** Admin API requests each key may make per minute (429 with Retry-After beyond). */
+  HEARTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   HEARTH_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  /** Key for OpenAI or an OpenAI-compatible server; unset (and no base URL): no model provider. */
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  /** Any OpenAI-compatible server, e.g. http://localhost:11434/v1; unset: api.openai.com. */
+  OPENAI_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Chat model the agent uses unless a household's agentSettings.model names another. */
+  HEARTH_MODEL: z.string().min(1).default('gpt-4.1-mini'),
+  HEARTH_MODEL_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** Retries (exponential backoff) on 408/409/429/5xx, timeouts and connection errors. */
+  HEARTH_MODEL_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  /** Model calls one agent turn may make before it ends with a message. */
+  HEARTH_AGENT_MAX_STEPS: z.coerce.number().int().min(1).max(50).default(8),
+  /** Embedding model used when OPENAI_API_KEY is set (asked for 512 dimensions); without a key the local model is used. */
+  HEARTH_EMBEDDING_MODEL: z.string().min(1).default('text-embedding-3-small'),
+  /** Estimated tokens of a session's live context past which the model is told to save what matters. */
+  HEARTH_MEMORY_WARN_TOKENS: z.coerce.number().int().positive().default(20_000),
+  /** Past this many, the oldest turns are summarized and dropped from the live context (must exceed the warning). */
+  HEARTH_MEMORY_EVICT_TOKENS: z.coerce.number().int().positive().default(26_000),
 });
 
 export type Config = Omit<z.infer<typeof configSchema>, 'HEARTH_DATA_DIR' | 'LOG_FORMAT'> & {

@@ -10,6 +10,7 @@ export interface BlockTemplate {
   readOnly: boolean;
 }
 
+/** Who the agent is; read-only to the agent, edited by operators. */
 export const PERSONA_BLOCK: BlockTemplate = {
   label: 'persona',
   description: 'Who you are and how you speak. Written by the operator; you cannot edit it.',
@@ -22,6 +23,7 @@ export const PERSONA_BLOCK: BlockTemplate = {
   readOnly: true,
 };
 
+/** Facts every caller of the household shares. */
 export const HOUSEHOLD_BLOCK: BlockTemplate = {
   label: 'household',
   description:
@@ -32,6 +34,7 @@ export const HOUSEHOLD_BLOCK: BlockTemplate = {
   readOnly: false,
 };
 
+/** One per member: what the agent knows about that caller, seen only on their calls. */
 export const CALLER_BLOCK: BlockTemplate = {
   label: 'caller',
   description:
@@ -44,3 +47,29 @@ export const CALLER_BLOCK: BlockTemplate = {
 
 /** Blocks shared by the whole household, created with it. */
 export const HOUSEHOLD_DEFAULT_BLOCKS: readonly BlockTemplate[] = [PERSONA_BLOCK, HOUSEHOLD_BLOCK];
+
+/** Labels that every household (persona, household) or member (caller) must keep: they cannot be deleted. */
+export const DEFAULT_LABELS: ReadonlySet<string> = new Set([
+  PERSONA_BLOCK.label,
+  HOUSEHOLD_BLOCK.label,
+  CALLER_BLOCK.label,
+]);
+
+/**
+ * How the agent should use its memory; the compiled context starts with these unless the
+ * caller passes its own base instructions. Tool names and the layout follow Letta's.
+ */
+export const DEFAULT_BASE_INSTRUCTIONS = [
+  "You are Hearth, a household's phone assistant. Several people of one household call you; you remember them.",
+  '',
+  'Your memory:',
+  '- Core memory (the <memory_blocks> below) is always in front of you. Shared blocks are seen by every caller of',
+  '  this household; the caller block is only about, and only seen on the calls of, the person on this call.',
+  '  Edit it with core_memory_append, core_memory_replace and memory_rethink when you learn something that will',
+  '  matter on a later call. Blocks have a character limit; keep them concise and current. Read-only blocks',
+  '  cannot be edited.',
+  '- Archival memory holds longer-lived details that do not fit core memory: save them with archival_memory_insert',
+  '  and look them up with archival_memory_search.',
+  '- Recall memory holds every earlier conversation: search it with conversation_search.',
+  'When a memory tool reports an error, read it and correct the call; do not repeat it unchanged.',
+].join('\n');

@@ -1,0 +1,206 @@
+/**
+ * Every write to an existing block: a compare-and-swap on `version` (`UPDATE … WHERE id = $id
+ * AND version = $v`) plus the `BlockRevision` for the new version, in one transaction, then a
+ * change event. Writers in this process queue on a per-block mutex; writers in other
+ * processes are caught by the version check, and the loser re-reads and decides again.
+ */
+import type { PrismaClient } from '../db/index.js';
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.js';
+import { type BlockRef, changeOf, describeRef, ownerKeyOf, revisionSourceFields, toBlockView } from './blocks.js';
+import type { MemoryEvents } from './events.js';
+import { KeyedMutex } from './mutex.js';
+import { type BlockChangesInput, blockChangesSchema, parseOrThrow } from './schemas.js';
+import type { BlockView, RevisionSourceInput } from './types.js';
+
+/**
+ * How often an agent edit re-reads and re-applies after losing a race before giving up. Each
+ * lost race means another write landed, so this many attempts only run out when about as many
+ * writers hit one block at the same moment.
+ */
+const MAX_EDIT_ATTEMPTS = 50;
+/** Random pauses after lost races, doubling up to a cap, so writers in several processes stop colliding. */
+const FIRST_RETRY_PAUSE_MS = 2;
+const MAX_RETRY_PAUSE_MS = 20;
+/** PGlite runs one transaction at a time, so a write may queue behind others for a while. */
+const WRITE_TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 10_000 };
+
+/** What an edit makes of the block as it is now: a new value, or a refusal for the model. */
+export type EditDecision = { value: string } | { refuse: string };
+
+/** How an agent edit ended. `attempts` > 1 means it lost a race and was re-applied. */
+export type EditOutcome =
+  | { kind: 'written'; block: BlockView; attempts: number }
+  | { kind: 'unchanged'; block: BlockView }
+  | { kind: 'refused'; message: string; block: BlockView | undefined };
+
+/** Applies block writes with compare-and-swap, revisions and change events. */
+export class BlockWriter {
+  readonly #prisma: PrismaClient;
+  readonly #events: MemoryEvents;
+  readonly #now: () => Date;
+  readonly #mutex = new KeyedMutex();
+
+  constructor(options: { prisma: PrismaClient; events: MemoryEvents; now: () => Date }) {
+    this.#prisma = options.prisma;
+    this.#events = options.events;
+    this.#now = options.now;
+  }
+
+  /**
+   * An agent's edit: read the block, let `decide` compute the new value from it, swap. On a
+   * lost race, read again and call `decide` again with the newer block (`attempt` counts), so
+   * edits that compose (append, exact replace) both land, and ones that do not can refuse.
+   */
+  async edit(input: {
+    ref: BlockRef;
+    source: RevisionSourceInput;
+    decide: (current: BlockView, attempt: number) => EditDecision | Promise<EditDecision>;
+  }): Promise<EditOutcome> {
+    const key = blockKey(input.ref);
+    return this.#mutex.run(key, async () => {
+      let current: BlockView | undefined;
+      for (let attempt = 1; attempt <= MAX_EDIT_ATTEMPTS; attempt++) {
+        current = await this.#read(input.ref);
+        if (!current)
+          return { kind: 'refused', message: `Block "${input.ref.label}" no longer exists`, block: undefined };
+        const decision = await input.decide(current, attempt);
+        if ('refuse' in decision) return { kind: 'refused', message: decision.refuse, block: current };
+        if (decision.value === current.value) return { kind: 'unchanged', block: current };
+        const written = await this.#swap(current, { value: decision.value }, input.source);
+        if (written) return { kind: 'written', block: written, attempts: attempt };
+        await pauseAfterLostRace(attempt);
+      }
+      return {
+        kind: 'refused',
+        message: `Block "${input.ref.label}" is being edited by several sessions at once; try the edit again`,
+        block: current,
+      };
+    });
+  }
+
+  /**
+   * An operator's edit, conditional on `expectedVersion` (412 when stale). Operators own the
+   * persona, so read-only blocks may change here; the character limit still holds.
+   */
+  async update(input: {
+    ref: BlockRef;
+    expectedVersion: number;
+    changes: BlockChangesInput;
+    source: RevisionSourceInput;
+  }): Promise<BlockView> {
+    const changes = parseOrThrow(blockChangesSchema, input.changes);
+    return this.#mutex.run(blockKey(input.ref), async () => {
+      const current = await this.#readOrThrow(input.ref);
+      if (current.version !== input.expectedVersion) throw staleVersion(current, input.expectedVersion);
+      checkFits({
+        ref: input.ref,
+        value: changes.value ?? current.value,
+        charLimit: changes.charLimit ?? current.charLimit,
+      });
+      const changed = Object.entries(changes).some(([field, value]) => current[field as keyof BlockView] !== value);
+      if (!changed) return current;
+      const written = await this.#swap(current, changes, input.source);
+      if (written) return written;
+      // Another process wrote between our read and our swap.
+      throw staleVersion((await this.#read(input.ref)) ?? current, input.expectedVersion);
+    });
+  }
+
+  /** Sets the value to `value` (a rollback), conditional on `expectedVersion` when given. */
+  async restore(input: {
+    ref: BlockRef;
+    value: string;
+    expectedVersion?: number;
+    source: RevisionSourceInput;
+  }): Promise<BlockView> {
+    if (input.expectedVersion !== undefined) {
+      return this.update({ ...input, expectedVersion: input.expectedVersion, changes: { value: input.value } });
+    }
+    const outcome = await this.edit({
+      ref: input.ref,
+      source: input.source,
+      decide: (current) => {
+        checkFits({ ref: input.ref, value: input.value, charLimit: current.charLimit });
+        return { value: input.value };
+      },
+    });
+    if (outcome.kind !== 'refused') return outcome.block;
+    if (!outcome.block)
+      throw new NotFoundError(`No block ${describeRef(input.ref)} in household ${input.ref.householdId}.`);
+    throw new ConflictError(`${outcome.message}.`);
+  }
+
+  async #read(ref: BlockRef): Promise<BlockView | undefined> {
+    const row = await this.#prisma.memoryBlock.findUnique({
+      where: {
+        householdId_ownerKey_label: {
+          householdId: ref.householdId,
+          ownerKey: ownerKeyOf(ref.memberId),
+          label: ref.label,
+        },
+      },
+    });
+    return row ? toBlockView(row) : undefined;
+  }
+
+  async #readOrThrow(ref: BlockRef): Promise<BlockView> {
+    const block = await this.#read(ref);
+    if (!block) throw new NotFoundError(`No block ${describeRef(ref)} in household ${ref.householdId}.`);
+    return block;
+  }
+
+  /** The compare-and-swap: null when `current.version` is no longer the block's version. */
+  async #swap(current: BlockView, changes: BlockChangesInput, source: RevisionSourceInput): Promise<BlockView | null> {
+    const now = this.#now();
+    const row = await this.#prisma.$transaction(async (tx) => {
+      const [updated] = await tx.memoryBlock.updateManyAndReturn({
+        where: { id: current.id, version: current.version },
+        data: { ...changes, version: { increment: 1 }, updatedAt: now },
+      });
+      if (!updated) return null;
+      await tx.blockRevision.create({
+        data: {
+          organizationId: updated.organizationId,
+          householdId: updated.householdId,
+          blockId: updated.id,
+          version: updated.version,
+          value: updated.value,
+          ...revisionSourceFields(source),
+          createdAt: now,
+        },
+      });
+      return updated;
+    }, WRITE_TRANSACTION_OPTIONS);
+    if (!row) return null;
+    await this.#events.publish(changeOf(row));
+    return toBlockView(row);
+  }
+}
+
+function blockKey(ref: BlockRef): string {
+  return `${ref.householdId}/${ownerKeyOf(ref.memberId)}/${ref.label}`;
+}
+
+function staleVersion(current: BlockView, expectedVersion: number): PreconditionFailedError {
+  const now =
+    current.version === expectedVersion
+      ? 'changed meanwhile'
+      : `is at version ${current.version}, not ${expectedVersion}`;
+  return new PreconditionFailedError(`Block "${current.label}" ${now}; reload it and retry.`, {
+    details: { currentVersion: current.version },
+  });
+}
+
+function checkFits(input: { ref: BlockRef; value: string; charLimit: number }): void {
+  if (input.value.length > input.charLimit) {
+    throw new ValidationError(
+      `Block "${input.ref.label}" would hold ${input.value.length} characters; its limit is ${input.charLimit}. ` +
+        'Shorten the value or raise the limit.',
+    );
+  }
+}
+
+function pauseAfterLostRace(attempt: number): Promise<void> {
+  const ceiling = Math.min(MAX_RETRY_PAUSE_MS, FIRST_RETRY_PAUSE_MS * 2 ** (attempt - 1));
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+}

@@ -1,0 +1,44 @@
+/**
+ * OpenAI embeddings (`text-embedding-3-small` by default) through the official SDK, shortened
+ * to 512 dimensions by the API's `dimensions` parameter so they share the one `vector(512)`
+ * column with the local model. `baseUrl` lets any OpenAI-compatible server (or a test stand-in)
+ * serve them.
+ */
+import OpenAI from 'openai';
+import { UnavailableError } from '../../errors.js';
+import { EMBEDDING_DIMENSIONS, type EmbeddingBackend } from './embedder.js';
+
+/** The OpenAI embedding model used unless HEARTH_EMBEDDING_MODEL names another. */
+export const DEFAULT_OPENAI_EMBEDDING_MODEL = 'text-embedding-3-small';
+/** OpenAI accepts 2048 inputs per request; smaller requests fail and retry more cheaply. */
+const OPENAI_MAX_BATCH = 256;
+const REQUEST_TIMEOUT_MS = 20_000;
+
+/** An embedding backend calling OpenAI's `/embeddings`. */
+export function createOpenAIBackend(options: { apiKey: string; baseUrl?: string; model?: string }): EmbeddingBackend {
+  const model = options.model ?? DEFAULT_OPENAI_EMBEDDING_MODEL;
+  const client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseUrl, timeout: REQUEST_TIMEOUT_MS });
+  return {
+    model,
+    maxBatch: OPENAI_MAX_BATCH,
+    async embedBatch(texts) {
+      try {
+        // 'float' rather than the SDK's default base64: more OpenAI-compatible servers speak it.
+        const response = await client.embeddings.create({
+          model,
+          input: texts,
+          dimensions: EMBEDDING_DIMENSIONS,
+          encoding_format: 'float',
+        });
+        return [...response.data].sort((a, b) => a.index - b.index).map((item) => item.embedding);
+      } catch (error) {
+        throw new UnavailableError(
+          `Embedding with ${model} failed: ${error instanceof Error ? error.message : error}`,
+          {
+            cause: error,
+          },
+        );
+      }
+    },
+  };
+}

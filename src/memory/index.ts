@@ -1,0 +1,58 @@
+/**
+ * Hearth's memory engine (DESIGN.md §4, after Letta/MemGPT): core-memory blocks shared by a
+ * household's callers plus one block per member, written only by compare-and-swap on their
+ * version with a revision per write; recall memory (every turn, searchable); archival memory
+ * (distilled facts in pgvector); the context compiler that renders a caller's memory into the
+ * model's instructions; the six memory tools; change events; and context pressure.
+ *
+ * @example
+ * const memory = createMemoryEngine({
+ *   prisma: db.prisma,
+ *   embedder: createEmbedder(embedderOptions(config)), // OpenAI with a key, else the local model
+ *   events: await createMemoryEvents({ db, logger }), // LISTEN/NOTIFY on Postgres, in-process on PGlite
+ *   logger,
+ * });
+ * const scope = { organizationId, householdId, memberId, callId, callerVerified: false };
+ * const instructions = await memory.compileContext({ scope });
+ * const result = await memory.runTool({
+ *   name: 'core_memory_append',
+ *   arguments: '{"label":"household","content":"The cat is called Miso."}',
+ *   scope,
+ * }); // { ok: true, output: 'Appended to block "household"; it now has 23 of 4000 characters.' }
+ * const stop = memory.onBlockChange((change) => refreshLiveCalls(change.householdId));
+ */
+
+/** The default block templates a household and a member start with, and the default base instructions. */
+export { CALLER_BLOCK, DEFAULT_BASE_INSTRUCTIONS, HOUSEHOLD_DEFAULT_BLOCKS } from './defaults.js';
+/** OpenAI embeddings when an API key is given, else the local Universal Sentence Encoder; cached and batched. */
+export {
+  createEmbedder,
+  EMBEDDING_DIMENSIONS,
+  type Embedder,
+  embedderOptions,
+  LOCAL_EMBEDDING_MODEL,
+} from './embeddings/index.js';
+/** Creates the engine over a Prisma client and an embedder. */
+export { createMemoryEngine, type MemoryEngineOptions } from './engine.js';
+/** Change events: in-process, or across instances through Postgres LISTEN/NOTIFY. */
+export { type BlockChange, createInProcessEvents, createMemoryEvents, type MemoryEvents } from './events.js';
+/** The engine's types: scope, sources, views, hits, tools and the engine interface. */
+export type {
+  BlockChanges,
+  BlockView,
+  ContextMessage,
+  ContextPressure,
+  JSONSchemaObject,
+  MemoryEngine,
+  MessageRoleName,
+  PassageHit,
+  PassageView,
+  RecallHit,
+  RevisionSourceInput,
+  RevisionView,
+  SearchPage,
+  SessionScope,
+  Summarizer,
+  ToolDefinition,
+  ToolResult,
+} from './types.js';

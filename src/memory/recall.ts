@@ -1,0 +1,145 @@
+/**
+ * Recall memory: every turn and tool call, written as it happens, and found again by hybrid
+ * search. The row is written first and its embedding after, so a slow or failing embedding
+ * service never costs a turn; such a message is still found by full-text search.
+ */
+import { z } from 'zod';
+import { Prisma, type PrismaClient } from '../db/index.js';
+import { ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Embedder } from './embeddings/index.js';
+import { hybridSearch } from './ranking.js';
+import { stripNullBytes } from './schemas.js';
+import type { MessageRoleName, RecallHit, SearchPage, SessionScope } from './types.js';
+
+/** Results per page of a search unless asked otherwise. */
+export const DEFAULT_SEARCH_LIMIT = 10;
+/** The most results one page may hold. */
+export const MAX_SEARCH_LIMIT = 50;
+/** Tool results and system notes are long and repetitive; only what people said is embedded. */
+const EMBEDDED_ROLES: ReadonlySet<MessageRoleName> = new Set(['user', 'assistant']);
+
+/** Which messages a search or count covers. */
+type RecallFilter = {
+  householdId: string;
+  /** undefined or null: the whole household. */
+  memberId?: string | null;
+  callId?: string;
+  roles?: MessageRoleName[];
+  start?: Date;
+  end?: Date;
+};
+
+/** Checks a page request; shared by recall and archival. */
+export function checkPaging(input: { limit?: number; page?: number; start?: Date; end?: Date; query: string }) {
+  const limit = input.limit ?? DEFAULT_SEARCH_LIMIT;
+  const page = input.page ?? 1;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SEARCH_LIMIT) {
+    throw new ValidationError(`limit must be a whole number from 1 to ${MAX_SEARCH_LIMIT}.`);
+  }
+  if (!Number.isInteger(page) || page < 1) throw new ValidationError('page must be a whole number from 1.');
+  if (input.start && input.end && input.start > input.end) throw new ValidationError('start is after end.');
+  if (input.query.trim() === '') throw new ValidationError('The search query is empty.');
+  return { limit, page };
+}
+
+/** Writes, counts and searches recall messages. */
+export class RecallStore {
+  readonly #prisma: PrismaClient;
+  readonly #embedder: Embedder;
+  readonly #now: () => Date;
+  readonly #logger: Logger | undefined;
+
+  constructor(options: { prisma: PrismaClient; embedder: Embedder; now: () => Date; logger?: Logger }) {
+    this.#prisma = options.prisma;
+    this.#embedder = options.embedder;
+    this.#now = options.now;
+    this.#logger = options.logger;
+  }
+
+  /** Stores one message now; user and assistant turns then get their embedding. */
+  async append(input: {
+    scope: SessionScope;
+    role: MessageRoleName;
+    content: string;
+    toolName?: string;
+    toolArgs?: unknown;
+    toolCallId?: string;
+  }): Promise<{ id: string; createdAt: Date }> {
+    const { scope } = input;
+    const toolArgs = input.toolArgs == null ? undefined : z.json().safeParse(input.toolArgs);
+    if (toolArgs && !toolArgs.success) throw new ValidationError('toolArgs must be JSON-serializable.');
+    const content = stripNullBytes(input.content);
+    const message = await this.#prisma.message.create({
+      data: {
+        organizationId: scope.organizationId,
+        householdId: scope.householdId,
+        memberId: scope.memberId,
+        callId: scope.callId,
+        role: input.role,
+        content,
+        toolName: input.toolName ?? null,
+        toolCallId: input.toolCallId ?? null,
+        // Validated as JSON just above; null was mapped to "absent".
+        ...(toolArgs ? { toolArgs: toolArgs.data as Prisma.InputJsonValue } : {}),
+        createdAt: this.#now(),
+      },
+      select: { id: true, createdAt: true },
+    });
+    if (EMBEDDED_ROLES.has(input.role) && content.trim() !== '') await this.#embed(message.id, content);
+    return message;
+  }
+
+  async #embed(messageId: string, content: string): Promise<void> {
+    try {
+      const [embedding] = await this.#embedder.embed([content]);
+      await this.#prisma.$executeRaw`
+        UPDATE messages SET embedding = ${`[${embedding!.join(',')}]`}::vector, embedding_model = ${this.#embedder.model}
+        WHERE id = ${messageId}::uuid`;
+    } catch (error) {
+      this.#logger?.warn({ err: error, messageId }, 'recall message stored without an embedding');
+    }
+  }
+
+  /** Hybrid search over the filtered messages, newest first among equal scores. */
+  async search(input: RecallFilter & { query: string; limit?: number; page?: number }): Promise<SearchPage<RecallHit>> {
+    const { limit, page } = checkPaging(input);
+    const { rows, hasMore } = await hybridSearch<Omit<RecallHit, 'score'>>({
+      prisma: this.#prisma,
+      table: 'messages',
+      columns: Prisma.sql`t.id, t.call_id AS "callId", t.member_id AS "memberId", t.role::text AS role, t.content,
+                          t.created_at AS "createdAt"`,
+      filters: recallFilters(input),
+      query: input.query,
+      embedder: this.#embedder,
+      logger: this.#logger,
+      limit,
+      page,
+    });
+    return { items: rows, page, hasMore };
+  }
+
+  /** How many messages match the filter, except those of `exceptCallId` (the call in progress). */
+  async count(
+    input: Pick<RecallFilter, 'householdId' | 'memberId' | 'callId'> & { exceptCallId?: string | null },
+  ): Promise<number> {
+    return this.#prisma.message.count({
+      where: {
+        householdId: input.householdId,
+        ...(input.memberId ? { memberId: input.memberId } : {}),
+        ...(input.callId ? { callId: input.callId } : {}),
+        ...(input.exceptCallId ? { OR: [{ callId: null }, { callId: { not: input.exceptCallId } }] } : {}),
+      },
+    });
+  }
+}
+
+function recallFilters(filter: RecallFilter): Prisma.Sql {
+  const conditions = [Prisma.sql`household_id = ${filter.householdId}::uuid`];
+  if (filter.memberId) conditions.push(Prisma.sql`member_id = ${filter.memberId}::uuid`);
+  if (filter.callId) conditions.push(Prisma.sql`call_id = ${filter.callId}::uuid`);
+  if (filter.roles && filter.roles.length > 0) conditions.push(Prisma.sql`role::text = ANY(${filter.roles}::text[])`);
+  if (filter.start) conditions.push(Prisma.sql`created_at >= ${filter.start}::timestamptz`);
+  if (filter.end) conditions.push(Prisma.sql`created_at <= ${filter.end}::timestamptz`);
+  return Prisma.join(conditions, ' AND ');
+}

@@ -1,0 +1,161 @@
+/**
+ * The core-memory tools: `core_memory_append`, `core_memory_replace`, `memory_rethink`. Limits
+ * and read-only flags are enforced here, against the block as it is at write time, and every
+ * refusal is a sentence the model can act on. Append and replace compose with concurrent
+ * edits (re-applied on the newer value); a rethink never overwrites a change the model has
+ * not seen.
+ */
+import type { BlockWriter, EditDecision, EditOutcome } from '../block-writer.js';
+import { type BlockStore, isVisibleTo } from '../blocks.js';
+import { stripNullBytes } from '../schemas.js';
+import type { SeenVersions } from '../seen-versions.js';
+import type { BlockView, RevisionSourceInput, SessionScope, ToolResult } from '../types.js';
+import type { ToolArguments } from './definitions.js';
+
+/** The refusal for an edit over a block's limit (exact text; the model and tests rely on it). */
+function limitMessage(length: number, limit: number): string {
+  return `Edit refused: would be ${length} characters, the limit is ${limit}; shorten or move details to archival memory`;
+}
+
+/** The refusal for any agent edit of a read-only block. */
+function readOnlyMessage(label: string): string {
+  return `Block "${label}" is read-only`;
+}
+
+type Context = { scope: SessionScope; source: RevisionSourceInput };
+
+/** Executors for the three core-memory tools. */
+export class CoreMemoryTools {
+  readonly #store: BlockStore;
+  readonly #writer: BlockWriter;
+  readonly #seen: SeenVersions;
+
+  constructor(options: { store: BlockStore; writer: BlockWriter; seen: SeenVersions }) {
+    this.#store = options.store;
+    this.#writer = options.writer;
+    this.#seen = options.seen;
+  }
+
+  async append(args: ToolArguments<'core_memory_append'>, context: Context): Promise<ToolResult> {
+    const content = stripNullBytes(args.content);
+    return this.#edit(args.label, context, 'Appended to', (current) => {
+      const value = current.value === '' ? content : `${current.value}\n${content}`;
+      return fitting(value, current);
+    });
+  }
+
+  async replace(args: ToolArguments<'core_memory_replace'>, context: Context): Promise<ToolResult> {
+    const oldContent = stripNullBytes(args.old_content);
+    const newContent = stripNullBytes(args.new_content);
+    return this.#edit(args.label, context, 'Replaced text in', (current) => {
+      const matches = countOccurrences(current.value, oldContent);
+      if (matches === 0) {
+        return {
+          refuse:
+            `No match for old_content in block "${current.label}"; copy the exact text from the block ` +
+            '(matching is case- and whitespace-sensitive)',
+        };
+      }
+      if (matches > 1) {
+        return {
+          refuse:
+            `old_content matches ${matches} places in block "${current.label}"; include more of the ` +
+            'surrounding text so that it matches exactly one',
+        };
+      }
+      return fitting(
+        current.value.replace(oldContent, () => newContent),
+        current,
+      );
+    });
+  }
+
+  async rethink(args: ToolArguments<'memory_rethink'>, context: Context): Promise<ToolResult> {
+    const newMemory = stripNullBytes(args.new_memory);
+    let baseline: number | undefined;
+    return this.#edit(args.label, context, 'Rewrote', (current) => {
+      // What the model rewrote from: the version its context showed, else the one first read here.
+      baseline ??= this.#seen.get(context.scope.callId, current.id) ?? current.version;
+      if (current.version !== baseline) {
+        this.#seen.recordOne(context.scope.callId, current);
+        return {
+          refuse:
+            `Block "${current.label}" changed since you last saw it (another session saved version ` +
+            `${current.version}), so your rewrite was not saved. Its current value is:\n${current.value}\n` +
+            'If your change is still needed, call memory_rethink again starting from this value',
+        };
+      }
+      return fitting(newMemory, current);
+    });
+  }
+
+  async #edit(
+    label: string,
+    context: Context,
+    verb: string,
+    compute: (current: BlockView) => EditDecision,
+  ): Promise<ToolResult> {
+    const { scope } = context;
+    const target = await this.#target(label, scope);
+    if ('output' in target) return target;
+    const outcome = await this.#writer.edit({
+      ref: { householdId: scope.householdId, memberId: target.memberId, label },
+      source: context.source,
+      decide: (current) => {
+        // Checked on every attempt: the flags may have changed since the model's context was built.
+        if (!isVisibleTo(current, scope)) return { refuse: `No block "${label}"` };
+        if (current.readOnly) return { refuse: readOnlyMessage(label) };
+        return compute(current);
+      },
+    });
+    return this.#report(outcome, verb, scope);
+  }
+
+  /** The visible block the label names, or the refusal to return. */
+  async #target(label: string, scope: SessionScope): Promise<BlockView | ToolResult> {
+    const visible = await this.#store.visibleTo(scope);
+    const block = visible.find((candidate) => candidate.label === label);
+    if (block?.readOnly) return { ok: false, output: readOnlyMessage(label) };
+    if (block) return block;
+    const editable = visible.filter((candidate) => !candidate.readOnly).map((candidate) => candidate.label);
+    return {
+      ok: false,
+      output:
+        editable.length > 0
+          ? `No block "${label}". Blocks you can edit: ${editable.join(', ')}`
+          : `No block "${label}", and no block can be edited on this call`,
+    };
+  }
+
+  #report(outcome: EditOutcome, verb: string, scope: SessionScope): ToolResult {
+    if (outcome.kind === 'refused') return { ok: false, output: outcome.message };
+    const { block } = outcome;
+    const size = `it now has ${block.value.length} of ${block.charLimit} characters.`;
+    if (outcome.kind === 'unchanged')
+      return { ok: true, output: `Block "${block.label}" already says exactly that; nothing changed.` };
+    const from = block.version - 1;
+    const seenBefore = this.#seen.get(scope.callId, block.id);
+    const unseenChange = outcome.attempts > 1 || (seenBefore !== undefined && seenBefore !== from);
+    this.#seen.advance({ callId: scope.callId, blockId: block.id, from, to: block.version });
+    const output = `${verb} block "${block.label}"; ${size}`;
+    if (!unseenChange) return { ok: true, output };
+    // The edit landed on top of a change this model has not seen: show it the whole block.
+    this.#seen.recordOne(scope.callId, block);
+    return {
+      ok: true,
+      output: `${output} Another session changed this block too; both edits are kept. It now reads:\n${block.value}`,
+    };
+  }
+}
+
+/** The new value, or the limit refusal. */
+function fitting(value: string, current: BlockView): EditDecision {
+  return value.length > current.charLimit ? { refuse: limitMessage(value.length, current.charLimit) } : { value };
+}
+
+/** Occurrences of `needle`, overlapping ones included (each is a different place it could mean). */
+function countOccurrences(haystack: string, needle: string): number {
+  let count = 0;
+  for (let index = haystack.indexOf(needle); index !== -1; index = haystack.indexOf(needle, index + 1)) count++;
+  return count;
+}

@@ -1,0 +1,285 @@
+/**
+ * The memory engine's public types: who is asking (`SessionScope`), what the engine returns
+ * (views and hits), and the engine's interface itself. Names are a contract with the admin
+ * API and the agent loop.
+ */
+import type { Prisma } from '../db/index.js';
+import type { BlockChange } from './events.js';
+
+/** Who is on the session: the household, the member (null for an unknown caller) and the call. */
+export type SessionScope = {
+  organizationId: string;
+  householdId: string;
+  /** null: an unknown caller (not a member of the household). */
+  memberId: string | null;
+  callId: string | null;
+  /** Whether the caller proved who they are (PIN or a member-configured check); caller ID alone is not proof. */
+  callerVerified: boolean;
+};
+
+/** Why a block changed; stored on the `BlockRevision` the change writes. */
+export type RevisionSourceInput = {
+  source: 'agent_tool' | 'consolidation' | 'admin' | 'rollback' | 'system';
+  /** The tool name or the admin action. */
+  detail?: string;
+  callId?: string | null;
+  memberId?: string | null;
+  /** Who acted: the API key id for admin edits. */
+  actor?: string | null;
+};
+
+/** A JSON Schema object describing a tool's arguments. */
+export type JSONSchemaObject = {
+  type: 'object';
+  properties: Record<string, unknown>;
+  required?: string[];
+  [keyword: string]: unknown;
+};
+
+/** A model-facing function tool (the Realtime and Responses APIs' flat shape). */
+export interface ToolDefinition {
+  type: 'function';
+  name: string;
+  description: string;
+  parameters: JSONSchemaObject;
+}
+
+/** What a tool returns to the model: `output` is the text the model sees, also on failure. */
+export interface ToolResult {
+  ok: boolean;
+  output: string;
+}
+
+/** A core-memory block as the engine shows it. */
+export type BlockView = {
+  id: string;
+  householdId: string;
+  /** null for a block shared by the household. */
+  memberId: string | null;
+  label: string;
+  value: string;
+  description: string;
+  charLimit: number;
+  readOnly: boolean;
+  private: boolean;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+};
+
+/** One stored version of a block, with a unified diff against the version before it. */
+export type RevisionView = {
+  version: number;
+  value: string;
+  /** Unified diff from the previous version's value (from '' for the first one). */
+  diff: string;
+  source: RevisionSourceInput['source'];
+  detail: string | null;
+  callId: string | null;
+  memberId: string | null;
+  actor: string | null;
+  createdAt: Date;
+};
+
+/** A recall message matched by a search; `score` is the fused reciprocal-rank score. */
+export type RecallHit = {
+  id: string;
+  callId: string | null;
+  memberId: string | null;
+  role: MessageRoleName;
+  content: string;
+  createdAt: Date;
+  score: number;
+};
+
+/** An archival passage. */
+export type PassageView = {
+  id: string;
+  householdId: string;
+  memberId: string | null;
+  text: string;
+  tags: string[];
+  embeddingModel: string;
+  sourceCallId: string | null;
+  createdAt: Date;
+};
+
+/** An archival passage matched by a search; `score` is the fused reciprocal-rank score. */
+export type PassageHit = PassageView & { score: number };
+
+/** A page of search results; `page` is 1-based. */
+export type SearchPage<T> = { items: T[]; page: number; hasMore: boolean };
+
+/** Who said a recall message: `user` is the caller, `assistant` the agent. */
+export type MessageRoleName = 'system' | 'user' | 'assistant' | 'tool';
+
+/** A turn of the live context, as the agent layer holds it. */
+export type ContextMessage = { role: string; content: string };
+
+/** Condenses turns into a summary; provided by the agent layer (it owns the model). */
+export interface Summarizer {
+  summarize(messages: ContextMessage[]): Promise<string>;
+}
+
+/** How full a session's live context is, and what to do about it. */
+export type ContextPressure = {
+  tokens: number;
+  level: 'ok' | 'warn' | 'evict';
+  /** For the model, at 'warn' and 'evict'. */
+  notice?: string;
+  /** At 'evict': how many of the oldest messages to summarize and drop. */
+  evictCount?: number;
+};
+
+/** Fields an update may change; omitted ones stay as they are. */
+export type BlockChanges = {
+  value?: string;
+  description?: string;
+  charLimit?: number;
+  readOnly?: boolean;
+  private?: boolean;
+};
+
+/** The engine: prompt, tools, recall, archival, blocks, change events and context pressure. */
+export interface MemoryEngine {
+  /** Base instructions, then `<memory_blocks>` and `<memory_metadata>` for this caller (deterministic). */
+  compileContext(input: { scope: SessionScope; baseInstructions?: string }): Promise<string>;
+  /** The six memory tools' definitions, for the model. */
+  readonly toolDefinitions: ToolDefinition[];
+  /** Runs a memory tool; never throws: failures are `{ ok: false, output }` the model can act on. */
+  runTool(input: {
+    name: string;
+    arguments: string | unknown;
+    scope: SessionScope;
+    source?: 'agent_tool' | 'consolidation';
+  }): Promise<ToolResult>;
+  /** Whether `name` is one of the memory tools. */
+  isMemoryTool(name: string): boolean;
+
+  /** Writes one recall message now (and its embedding, for user and assistant turns). */
+  appendMessage(input: {
+    scope: SessionScope;
+    role: MessageRoleName;
+    content: string;
+    toolName?: string;
+    toolArgs?: unknown;
+    toolCallId?: string;
+  }): Promise<{ id: string; createdAt: Date }>;
+  /** Hybrid (full-text + vector, RRF k=60) search of recall; `memberId` undefined or null: the whole household. */
+  searchRecall(input: {
+    householdId: string;
+    memberId?: string | null;
+    /** Only this call's messages. */
+    callId?: string;
+    query: string;
+    roles?: MessageRoleName[];
+    start?: Date;
+    end?: Date;
+    limit?: number;
+    page?: number;
+  }): Promise<SearchPage<RecallHit>>;
+
+  /** Stores an archival passage with its embedding. */
+  insertPassage(input: {
+    organizationId: string;
+    householdId: string;
+    memberId?: string | null;
+    text: string;
+    tags?: string[];
+    sourceCallId?: string | null;
+  }): Promise<PassageView>;
+  /**
+   * Hybrid search of archival passages. `memberId` undefined: every passage of the household;
+   * null: household-wide passages only; a member id: household-wide ones plus that member's.
+   */
+  searchPassages(input: {
+    householdId: string;
+    memberId?: string | null;
+    query: string;
+    /** Passages carrying any of these tags. */
+    tags?: string[];
+    start?: Date;
+    end?: Date;
+    limit?: number;
+    page?: number;
+  }): Promise<SearchPage<PassageHit>>;
+
+  /** Blocks of a household: `memberId` undefined: all; null: the shared ones; an id: that member's. */
+  listBlocks(input: { householdId: string; memberId?: string | null }): Promise<BlockView[]>;
+  /** One block; `NotFoundError` when there is none. */
+  getBlock(input: { householdId: string; memberId: string | null; label: string }): Promise<BlockView>;
+  /** Creates a block (version 1, with its first revision); `ConflictError` if the label is taken. */
+  createBlock(input: {
+    organizationId: string;
+    householdId: string;
+    memberId: string | null;
+    label: string;
+    value?: string;
+    description?: string;
+    charLimit?: number;
+    readOnly?: boolean;
+    private?: boolean;
+    source: RevisionSourceInput;
+  }): Promise<BlockView>;
+  /**
+   * Operator edit, compare-and-swap on `expectedVersion`: `PreconditionFailedError` when stale,
+   * `ValidationError` when the value would exceed the limit. May change read-only blocks.
+   */
+  updateBlock(input: {
+    householdId: string;
+    memberId: string | null;
+    label: string;
+    expectedVersion: number;
+    changes: BlockChanges;
+    source: RevisionSourceInput;
+  }): Promise<BlockView>;
+  /** Deletes a block and its history; `ConflictError` for the default blocks (persona, household, caller). */
+  deleteBlock(input: { householdId: string; memberId: string | null; label: string }): Promise<void>;
+  /** Revisions, newest first; `before` pages by version. */
+  blockHistory(input: {
+    householdId: string;
+    memberId: string | null;
+    label: string;
+    limit?: number;
+    before?: number;
+  }): Promise<{ items: RevisionView[]; hasMore: boolean }>;
+  /** Restores an earlier version's value as a new version (source 'rollback'). */
+  rollbackBlock(input: {
+    householdId: string;
+    memberId: string | null;
+    label: string;
+    toVersion: number;
+    expectedVersion?: number;
+    source: RevisionSourceInput;
+  }): Promise<BlockView>;
+  /** Creates a new household's default shared blocks inside the caller's transaction. */
+  createHouseholdBlocks(input: {
+    tx: Prisma.TransactionClient;
+    organizationId: string;
+    householdId: string;
+  }): Promise<void>;
+  /** Creates a new member's `caller` block inside the caller's transaction. */
+  createMemberBlock(input: {
+    tx: Prisma.TransactionClient;
+    organizationId: string;
+    householdId: string;
+    memberId: string;
+  }): Promise<void>;
+
+  /** Subscribes to block changes (this process's, and other instances' on Postgres); returns unsubscribe. */
+  onBlockChange(listener: (change: BlockChange) => void): () => void;
+
+  /** Estimates the live context's tokens and says whether to warn or evict. */
+  contextPressure(input: { messages: ContextMessage[]; instructions: string }): ContextPressure;
+  /** Summarizes the oldest turns through `summarizer`; the caller drops `dropCount` messages. */
+  summarizeForEviction(input: {
+    messages: ContextMessage[];
+    summarizer: Summarizer;
+    /** How many to drop (contextPressure's `evictCount`); computed from the messages when omitted. */
+    count?: number;
+    instructions?: string;
+  }): Promise<{ summary: string; dropCount: number }>;
+
+  /** Closes the change-event channel (the LISTEN connection on Postgres). */
+  close(): Promise<void>;
+}
