@@ -1,0 +1,36 @@
+/**
+ * The agent layer: the chat-model provider (OpenAI or any OpenAI-compatible server), the loop
+ * that lets the model use its memory tools, and the model-backed summarizer for context pressure.
+ *
+ * @example
+ * const provider = modelProviderFromConfig(config, logger);
+ * const session = new AgentSession({
+ *   memory: engine,
+ *   provider,
+ *   logger,
+ *   scope: { organizationId, householdId, memberId, callId, callerVerified: true },
+ *   model: householdModel({ agentSettings: household.agentSettings, defaultModel: provider.defaultModel }),
+ *   maxSteps: config.HEARTH_AGENT_MAX_STEPS,
+ * });
+ * const { reply, toolCalls } = await session.turn({ text: 'Our cat is called Miso.', onTextDelta: write });
+ */
+export {
+  type AgentMemory,
+  AgentSession,
+  type AgentSessionOptions,
+  type AgentTool,
+  STEP_LIMIT_REPLY,
+  type TurnResult,
+  type TurnToolCall,
+} from './loop.js';
+export {
+  type Completion,
+  type CompletionRequest,
+  householdModel,
+  type ModelMessage,
+  type ModelProvider,
+  type ModelTool,
+  type ToolCall,
+} from './model.js';
+export { createModelProvider, type ModelProviderOptions, modelProviderFromConfig } from './openai-provider.js';
+export { createSummarizer, type Summarizer } from './summarizer.js';

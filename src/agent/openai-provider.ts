@@ -1,0 +1,256 @@
+/**
+ * `ModelProvider` over the official `openai` SDK's chat completions, for OpenAI or any
+ * OpenAI-compatible server. Timeouts and retries are the SDK's own (`timeout`, `maxRetries`:
+ * exponential backoff from 0.5 s with jitter on 408/409/429/5xx, timeouts and connection errors,
+ * honouring `retry-after`); every failure left after them becomes an `UnavailableError`.
+ */
+import OpenAI, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  AuthenticationError,
+  NotFoundError,
+  OpenAIError,
+  PermissionDeniedError,
+  RateLimitError,
+} from 'openai';
+import type {
+  ChatCompletion,
+  ChatCompletionCreateParamsNonStreaming,
+  ChatCompletionMessageParam,
+} from 'openai/resources/chat/completions';
+import type { Config } from '../config/index.js';
+import { UnavailableError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Completion, CompletionRequest, ModelMessage, ModelProvider, ModelTool } from './model.js';
+
+const OPENAI_BASE_URL = 'https://api.openai.com/v1';
+// Local OpenAI-compatible servers (Ollama, llama.cpp, vLLM) ignore the key, but the SDK needs one.
+const PLACEHOLDER_API_KEY = 'not-needed';
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_RETRIES = 2;
+
+export interface ModelProviderOptions {
+  apiKey?: string;
+  /** Any OpenAI-compatible server; default api.openai.com. */
+  baseUrl?: string;
+  defaultModel: string;
+  /** Per attempt. */
+  timeoutMs?: number;
+  maxRetries?: number;
+  /** Receives the SDK's retry notices (never request bodies). */
+  logger?: Logger;
+}
+
+/** The chat-model provider; unconfigured (no key, no base URL) it fails every call with a message saying so. */
+export function createModelProvider(options: ModelProviderOptions): ModelProvider {
+  return new OpenAIChatProvider(options);
+}
+
+/** `createModelProvider` with the `OPENAI_*` and `HEARTH_MODEL*` settings. */
+export function modelProviderFromConfig(
+  config: Pick<
+    Config,
+    'OPENAI_API_KEY' | 'OPENAI_BASE_URL' | 'HEARTH_MODEL' | 'HEARTH_MODEL_TIMEOUT_MS' | 'HEARTH_MODEL_MAX_RETRIES'
+  >,
+  logger?: Logger,
+): ModelProvider {
+  return createModelProvider({
+    apiKey: config.OPENAI_API_KEY,
+    baseUrl: config.OPENAI_BASE_URL,
+    defaultModel: config.HEARTH_MODEL,
+    timeoutMs: config.HEARTH_MODEL_TIMEOUT_MS,
+    maxRetries: config.HEARTH_MODEL_MAX_RETRIES,
+    logger,
+  });
+}
+
+class OpenAIChatProvider implements ModelProvider {
+  readonly defaultModel: string;
+  readonly #client: OpenAI | undefined;
+  readonly #baseUrl: string;
+  readonly #timeoutMs: number;
+  readonly #maxRetries: number;
+
+  constructor(options: ModelProviderOptions) {
+    this.defaultModel = options.defaultModel;
+    this.#baseUrl = options.baseUrl ?? OPENAI_BASE_URL;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
+    if (this.#timeoutMs <= 0) throw new RangeError(`timeoutMs must be positive, got ${this.#timeoutMs}`);
+    if (!Number.isInteger(this.#maxRetries) || this.#maxRetries < 0) {
+      throw new RangeError(`maxRetries must be an integer >= 0, got ${this.#maxRetries}`);
+    }
+    if (!options.apiKey && !options.baseUrl) return;
+    const logger = options.logger;
+    this.#client = new OpenAI({
+      // Explicit values, so that stray OPENAI_* variables never override the validated config.
+      apiKey: options.apiKey ?? PLACEHOLDER_API_KEY,
+      baseURL: this.#baseUrl,
+      organization: null,
+      project: null,
+      timeout: this.#timeoutMs,
+      maxRetries: this.#maxRetries,
+      ...(logger
+        ? {
+            logLevel: 'info' as const,
+            logger: {
+              error: (message: string) => logger.warn({ provider: this.#baseUrl }, message),
+              warn: (message: string) => logger.warn({ provider: this.#baseUrl }, message),
+              info: (message: string) => logger.debug({ provider: this.#baseUrl }, message),
+              debug: () => {},
+            },
+          }
+        : { logLevel: 'off' as const }),
+    });
+  }
+
+  get configured(): boolean {
+    return this.#client !== undefined;
+  }
+
+  async complete(request: CompletionRequest): Promise<Completion> {
+    const client = this.#client;
+    if (!client) {
+      throw new UnavailableError(
+        'No model provider is configured: set OPENAI_API_KEY for OpenAI, or OPENAI_BASE_URL for an OpenAI-compatible server.',
+        { details: { reason: 'not_configured' } },
+      );
+    }
+    const model = request.model ?? this.defaultModel;
+    const params: ChatCompletionCreateParamsNonStreaming = {
+      model,
+      messages: [{ role: 'system', content: request.instructions }, ...request.messages.map(toWireMessage)],
+      ...(request.tools?.length ? { tools: request.tools.map(toWireTool) } : {}),
+    };
+    try {
+      const completion = request.onTextDelta
+        ? await this.#stream(client, params, request.onTextDelta, request.signal)
+        : await client.chat.completions.create(params, { signal: request.signal });
+      return fromWire(completion);
+    } catch (error) {
+      throw this.#unavailable(error, model);
+    }
+  }
+
+  async #stream(
+    client: OpenAI,
+    params: ChatCompletionCreateParamsNonStreaming,
+    onTextDelta: (delta: string) => void,
+    signal: AbortSignal | undefined,
+  ): Promise<ChatCompletion> {
+    const stream = client.chat.completions.stream(
+      { ...params, stream: true, stream_options: { include_usage: true } },
+      { signal },
+    );
+    stream.on('content', (delta) => onTextDelta(delta));
+    return stream.finalChatCompletion();
+  }
+
+  /** The SDK's error, after its retries, as a message that says what to do about it. */
+  #unavailable(error: unknown, model: string): unknown {
+    const attempts = this.#maxRetries + 1;
+    const at = `the model provider at ${this.#baseUrl}`;
+    const fail = (reason: string, message: string, status?: number) =>
+      new UnavailableError(message, { cause: error, details: { reason, model, ...(status ? { status } : {}) } });
+    if (error instanceof APIUserAbortError) return fail('aborted', 'The model request was cancelled.');
+    if (error instanceof APIConnectionTimeoutError) {
+      return fail(
+        'timeout',
+        `${capitalize(at)} did not answer within ${this.#timeoutMs} ms (${attempts} attempts). Check that it is up, or raise HEARTH_MODEL_TIMEOUT_MS.`,
+      );
+    }
+    if (error instanceof APIConnectionError) {
+      return fail(
+        'unreachable',
+        `Could not reach ${at} (${attempts} attempts): ${error.message} Check OPENAI_BASE_URL.`,
+      );
+    }
+    if (error instanceof AuthenticationError || error instanceof PermissionDeniedError) {
+      return fail(
+        'rejected_key',
+        `${capitalize(at)} refused the API key (${error.status}): check OPENAI_API_KEY.`,
+        error.status,
+      );
+    }
+    if (error instanceof NotFoundError) {
+      return fail(
+        'unknown_model',
+        `${capitalize(at)} does not offer model "${model}" (404): check HEARTH_MODEL or the household's agentSettings.model.`,
+        404,
+      );
+    }
+    if (error instanceof RateLimitError) {
+      return fail(
+        'rate_limited',
+        `${capitalize(at)} is rate limiting and still refused after ${attempts} attempts: ${error.message}`,
+        429,
+      );
+    }
+    if (error instanceof APIError && error.status !== undefined && error.status >= 500) {
+      return fail(
+        'upstream_error',
+        `${capitalize(at)} kept failing (${attempts} attempts, last: ${error.message}).`,
+        error.status,
+      );
+    }
+    if (error instanceof APIError) {
+      return fail('rejected_request', `${capitalize(at)} rejected the request: ${error.message}`, error.status);
+    }
+    if (error instanceof OpenAIError) {
+      return fail('bad_reply', `${capitalize(at)} sent a reply Hearth could not read: ${error.message}`);
+    }
+    // Not the SDK's: e.g. the caller's onTextDelta threw. Theirs to handle.
+    return error;
+  }
+}
+
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+function toWireMessage(message: ModelMessage): ChatCompletionMessageParam {
+  switch (message.role) {
+    case 'user':
+      return { role: 'user', content: message.content };
+    case 'tool':
+      return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
+    case 'assistant': {
+      const calls = message.toolCalls ?? [];
+      if (calls.length === 0) return { role: 'assistant', content: message.content };
+      return {
+        role: 'assistant',
+        // Some compatible servers reject an empty string next to tool calls; null is the API's own form.
+        content: message.content || null,
+        tool_calls: calls.map((call) => ({
+          id: call.id,
+          type: 'function',
+          function: { name: call.name, arguments: call.arguments },
+        })),
+      };
+    }
+  }
+}
+
+function toWireTool(tool: ModelTool) {
+  return {
+    type: 'function' as const,
+    function: { name: tool.name, description: tool.description, parameters: tool.parameters },
+  };
+}
+
+function fromWire(completion: ChatCompletion): Completion {
+  const choice = completion.choices[0];
+  if (!choice) throw new OpenAIError('the completion has no choices');
+  const { message } = choice;
+  return {
+    text: message.content ?? message.refusal ?? '',
+    toolCalls: (message.tool_calls ?? []).flatMap((call) =>
+      call.type === 'function' ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments }] : [],
+    ),
+    finishReason: choice.finish_reason,
+    usage: completion.usage
+      ? { inputTokens: completion.usage.prompt_tokens, outputTokens: completion.usage.completion_tokens }
+      : undefined,
+    model: completion.model,
+  };
+}

@@ -1,0 +1,220 @@
+/**
+ * The durable queue: pg-boss on Hearth's own database, in its own `pgboss` schema (Prisma's
+ * migrations and drift check only look at `public`). Embedded, pg-boss drives the same PGlite
+ * instance Prisma uses through its PGlite backend, with in-process LISTEN/NOTIFY; on Postgres it
+ * opens its own pool from the connection string. Jobs are rows, so they survive a restart.
+ */
+import { fromPglite, PgBoss } from 'pg-boss';
+import { z } from 'zod';
+import type { Database } from '../db/index.js';
+import { HearthError, ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+const DEFAULT_POLLING_INTERVAL_SECONDS = 2;
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+const JOB_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+/** A job as its handler gets it. `signal` aborts when the queue stops or the job expires. */
+export interface QueuedJob<T> {
+  id: string;
+  data: T;
+  /** 0 on the first try. */
+  retryCount: number;
+  signal: AbortSignal;
+}
+
+export interface JobType<T extends object> {
+  /** Lower-case words joined by dashes, e.g. `consolidate-call`. */
+  name: string;
+  /** Checked on `send` and again before the handler runs. */
+  schema: z.ZodType<T>;
+  /** Runs the jobs in this process; without it the type is declared for `send` only. */
+  handler?: (job: QueuedJob<T>) => Promise<void>;
+  /** Retries after the first try (default 3); after the last, the job stays `failed`. */
+  retryLimit?: number;
+  /** Delay before a retry, in whole seconds (default 5); doubled per retry with `retryBackoff`. */
+  retryDelaySeconds?: number;
+  /** Exponential backoff with jitter (default true). */
+  retryBackoff?: boolean;
+  /** A try still running after this long is failed (and retried); default 15 minutes. */
+  expireInSeconds?: number;
+  /**
+   * pg-boss's queue policy. `exclusive`: at most one queued-or-running job per `singletonKey`
+   * (a second send returns null). Fixed when the queue is first created.
+   */
+  policy?: 'standard' | 'exclusive' | 'singleton' | 'stately' | 'short';
+}
+
+export interface SendInput {
+  name: string;
+  data: unknown;
+  /** Deduplicates under the `exclusive`, `singleton`, `stately` and `short` policies. */
+  singletonKey?: string;
+  /** Run no earlier than this many seconds from now. */
+  startAfterSeconds?: number;
+}
+
+/** A job's state, for tests and the admin API. */
+export interface JobView {
+  id: string;
+  name: string;
+  state: 'created' | 'retry' | 'active' | 'completed' | 'cancelled' | 'failed';
+  data: unknown;
+  retryCount: number;
+  retryLimit: number;
+  /** The last failure's message, once a try has failed. */
+  error: string | null;
+  createdOn: Date;
+  startedOn: Date | null;
+  completedOn: Date | null;
+}
+
+export interface JobQueue {
+  /** Installs or upgrades the `pgboss` schema and starts maintenance. */
+  start(): Promise<void>;
+  /** Declares a job type (creating its queue) and, with a handler, works it here. */
+  register<T extends object>(type: JobType<T>): Promise<void>;
+  /** Enqueues a job; null when a `singletonKey` policy refused a duplicate. */
+  send(input: SendInput): Promise<string | null>;
+  getJob(input: { name: string; id: string }): Promise<JobView | null>;
+  /** Stops working and releases timers and connections (never the database itself). */
+  stop(options?: { graceful?: boolean }): Promise<void>;
+}
+
+export interface QueueOptions {
+  db: Database;
+  logger: Logger;
+  /** How often workers look for due jobs (retries, delayed jobs); new jobs also wake them at once. */
+  pollingIntervalSeconds?: number;
+  /** How long a graceful `stop` waits for running jobs before failing them (they are retried). */
+  shutdownTimeoutMs?: number;
+}
+
+/** Creates the queue on `db`; call `start()` before `register` and `send`. */
+export function createQueue(options: QueueOptions): JobQueue {
+  return new PgBossQueue(options);
+}
+
+const failureOutputSchema = z.object({ message: z.string() });
+
+class PgBossQueue implements JobQueue {
+  readonly #boss: PgBoss;
+  readonly #logger: Logger;
+  readonly #pollingIntervalSeconds: number;
+  readonly #shutdownTimeoutMs: number;
+  readonly #schemas = new Map<string, z.ZodType<object>>();
+  #state: 'new' | 'started' | 'stopped' = 'new';
+
+  constructor(options: QueueOptions) {
+    const { db } = options;
+    this.#logger = options.logger.child({ component: 'jobs' });
+    this.#pollingIntervalSeconds = options.pollingIntervalSeconds ?? DEFAULT_POLLING_INTERVAL_SECONDS;
+    this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+    if (this.#pollingIntervalSeconds < 0.5) {
+      throw new RangeError(`pollingIntervalSeconds must be at least 0.5, got ${this.#pollingIntervalSeconds}`);
+    }
+    if (db.kind === 'pglite') {
+      if (!db.pglite) throw new RangeError('An embedded database must expose its PGlite instance');
+      this.#boss = new PgBoss({ db: fromPglite(db.pglite), backend: 'pglite', useListenNotify: true });
+    } else {
+      if (!db.url) throw new RangeError('A Postgres database must expose its connection string');
+      this.#boss = new PgBoss({ connectionString: db.url, backend: 'postgres', useListenNotify: true });
+    }
+    // pg-boss is an EventEmitter: an 'error' without a listener would crash the process.
+    this.#boss.on('error', (error) => this.#logger.error({ err: error }, 'job queue error'));
+    this.#boss.on('warning', (warning) => this.#logger.warn({ warning: warning.data }, warning.message));
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new HearthError(`The job queue cannot start: it is ${this.#state}.`);
+    await this.#boss.start();
+    this.#state = 'started';
+  }
+
+  async register<T extends object>(type: JobType<T>): Promise<void> {
+    this.#assertStarted();
+    if (!JOB_NAME.test(type.name)) {
+      throw new RangeError(`Job name "${type.name}" must be lower-case words joined by dashes`);
+    }
+    const retry = {
+      retryLimit: type.retryLimit ?? 3,
+      retryDelay: type.retryDelaySeconds ?? 5,
+      retryBackoff: type.retryBackoff ?? true,
+      expireInSeconds: type.expireInSeconds ?? 900,
+      notify: true,
+    };
+    // create_queue does nothing when the queue exists; the update applies changed retry settings.
+    await this.#boss.createQueue(type.name, { ...retry, policy: type.policy ?? 'standard' });
+    await this.#boss.updateQueue(type.name, retry);
+    this.#schemas.set(type.name, type.schema);
+    const { handler } = type;
+    if (!handler) return;
+    const polling = {
+      pollingIntervalSeconds: this.#pollingIntervalSeconds,
+      // Retries and delayed jobs send no notification: poll for them as often as without NOTIFY.
+      notifyPollingIntervalSeconds: this.#pollingIntervalSeconds,
+    };
+    await this.#boss.work<unknown>(type.name, { batchSize: 1, ...polling }, async (jobs) => {
+      for (const job of jobs) {
+        const parsed = type.schema.safeParse(job.data);
+        const log = this.#logger.child({ job: { name: type.name, id: job.id, retryCount: job.retryCount } });
+        if (!parsed.success) throw new ValidationError(`Job data is invalid: ${z.prettifyError(parsed.error)}`);
+        log.debug('job started');
+        try {
+          await handler({ id: job.id, data: parsed.data, retryCount: job.retryCount, signal: job.signal });
+        } catch (error) {
+          const last = job.retryCount >= retry.retryLimit;
+          log.warn({ err: error }, last ? 'job failed; no retries left' : 'job failed; it will be retried');
+          throw error;
+        }
+        log.debug('job completed');
+      }
+    });
+  }
+
+  async send(input: SendInput): Promise<string | null> {
+    this.#assertStarted();
+    const schema = this.#schemas.get(input.name);
+    if (!schema) throw new HearthError(`No job type "${input.name}" is registered: register it before sending.`);
+    const parsed = schema.safeParse(input.data);
+    if (!parsed.success) {
+      throw new ValidationError(`Invalid data for job "${input.name}": ${z.prettifyError(parsed.error)}`);
+    }
+    return this.#boss.send(input.name, parsed.data, {
+      ...(input.singletonKey ? { singletonKey: input.singletonKey } : {}),
+      ...(input.startAfterSeconds ? { startAfter: input.startAfterSeconds } : {}),
+    });
+  }
+
+  async getJob(input: { name: string; id: string }): Promise<JobView | null> {
+    this.#assertStarted();
+    const [job] = await this.#boss.findJobs<unknown>(input.name, { id: input.id });
+    if (!job) return null;
+    const output = failureOutputSchema.safeParse(job.output);
+    const failed = job.state === 'failed' || job.state === 'retry' || job.retryCount > 0;
+    return {
+      id: job.id,
+      name: job.name,
+      state: job.state,
+      data: job.data,
+      retryCount: job.retryCount,
+      retryLimit: job.retryLimit,
+      error: failed && output.success ? output.data.message : null,
+      createdOn: job.createdOn,
+      startedOn: job.startedOn ?? null,
+      completedOn: job.completedOn ?? null,
+    };
+  }
+
+  async stop(options: { graceful?: boolean } = {}): Promise<void> {
+    if (this.#state !== 'started') return;
+    this.#state = 'stopped';
+    await this.#boss.stop({ graceful: options.graceful ?? true, timeout: this.#shutdownTimeoutMs });
+  }
+
+  #assertStarted() {
+    if (this.#state !== 'started') {
+      throw new HearthError(`The job queue is ${this.#state === 'new' ? 'not started yet' : 'stopped'}.`);
+    }
+  }
+}
