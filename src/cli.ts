@@ -15,6 +15,7 @@ import { type Config, loadConfig } from './config/index.js';
 import { applyMigrations, type Database, databaseTarget, openDatabase } from './db/index.js';
 import { HearthError } from './errors.js';
 import { createLogger } from './logger.js';
+import { createEmbedder, createMemoryEngine, embedderOptions } from './memory/index.js';
 import { serve } from './main.js';
 
 async function withDatabase<T>(config: Config, work: (db: Database) => Promise<T>): Promise<T> {
@@ -93,7 +94,14 @@ program
   .action(async (options: { demo?: boolean }) => {
     if (!options.demo) program.error('Say what to seed: hearth seed --demo');
     const config = loadConfig();
-    const seed = await withDatabase(config, (db) => seedDemo(db.prisma));
+    const seed = await withDatabase(config, async (db) => {
+      const memory = createMemoryEngine({ prisma: db.prisma, embedder: createEmbedder(embedderOptions(config)) });
+      try {
+        return await seedDemo({ prisma: db.prisma, memory });
+      } finally {
+        await memory.close();
+      }
+    });
     console.log(describeDemo(seed, config.PUBLIC_URL ?? `http://localhost:${config.PORT}`));
   });
 

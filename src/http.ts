@@ -85,9 +85,13 @@ function fromBodyParser(error: BodyParserError): HearthError | undefined {
   }
 }
 
-/** Field-level details for a zod failure: `[{ path: 'phone', message: '…' }]`. */
-export function zodDetails(error: ZodError): { path: string; message: string }[] {
-  return error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+/** Field-level details for a zod failure: `[{ path: 'phone', message: '…' }]`, with `in` ('body', 'query', …) when known. */
+export function zodDetails(error: ZodError, location?: string): { in?: string; path: string; message: string }[] {
+  return error.issues.map((issue) => ({
+    ...(location ? { in: location } : {}),
+    path: issue.path.join('.'),
+    message: issue.message,
+  }));
 }
 
 /** The one place an error becomes a response; unexpected errors are logged, never shown. */

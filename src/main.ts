@@ -6,6 +6,7 @@ import { describeDemo, seedDemo } from './admin/index.js';
 import type { Config } from './config/index.js';
 import { applyMigrations, databaseTarget, describeUrl, openDatabase } from './db/index.js';
 import type { Logger } from './logger.js';
+import { createEmbedder, createMemoryEngine, createMemoryEvents, embedderOptions } from './memory/index.js';
 import { createServer } from './server.js';
 
 /** Runs the server; resolves once it has shut down after a signal. */
@@ -16,11 +17,24 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     target.kind === 'postgres' ? 'connecting to Postgres' : 'opening the embedded database',
   );
   const db = await openDatabase(target);
-  const server = createServer({ config, logger, db });
+  const memory = createMemoryEngine({
+    prisma: db.prisma,
+    embedder: createEmbedder(embedderOptions(config)),
+    // On Postgres, block changes reach the other instances' live calls through LISTEN/NOTIFY.
+    events: await createMemoryEvents({ db, logger }),
+    logger,
+  });
+  const server = createServer({ config, logger, db, memory });
+  const shutDown = async () => {
+    await server.close();
+    await memory.close();
+    await db.close();
+  };
   let baseUrl: string;
   try {
     baseUrl = await server.listen();
   } catch (error) {
+    await memory.close();
     await db.close();
     throw error;
   }
@@ -32,8 +46,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
-      await server.close();
-      await db.close();
+      await shutDown();
       logger.info('stopped');
       resolve();
     };
@@ -45,13 +58,12 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     const applied = await applyMigrations(db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
     if (db.kind === 'pglite' && config.HEARTH_DEMO_SEED && (await db.prisma.organization.count()) === 0) {
-      const seed = await seedDemo(db.prisma);
+      const seed = await seedDemo({ prisma: db.prisma, memory });
       // stdout, not the log: the key must reach the person who started the server, once.
       process.stdout.write(`\n${describeDemo(seed, baseUrl)}\n\n`);
     }
   } catch (error) {
-    await server.close();
-    await db.close();
+    await shutDown();
     throw error;
   }
   server.setReady(true);

@@ -1,17 +1,19 @@
 /**
  * Composes Hearth's HTTP and WebSocket edges on one server: health and readiness, the
- * admin API, and (as they arrive) the Twilio routes. The edges validate and call modules;
- * no business logic lives here.
+ * admin API under /v1 (with /v1/openapi.json and /docs), and (as they arrive) the Twilio
+ * routes. The edges validate and call modules; no business logic lives here.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { WebSocketServer } from 'ws';
+import { type AdminRoute, createAdminRouter } from './admin/index.js';
 import type { Config } from './config/index.js';
 import type { Database } from './db/index.js';
 import { UnavailableError } from './errors.js';
 import { errorHandler, jsonBody, requestLogging, unknownRoute } from './http.js';
 import type { Logger } from './logger.js';
+import type { MemoryEngine } from './memory/index.js';
 
 const READINESS_PING_TIMEOUT_MS = 2000;
 
@@ -19,6 +21,9 @@ export interface ServerOptions {
   config: Config;
   logger: Logger;
   db: Database;
+  memory: MemoryEngine;
+  /** More `/v1` routes made with `defineRoute` (e.g. the agent's), served with the admin API's auth and tenancy. */
+  adminRoutes?: readonly AdminRoute[];
 }
 
 export interface HearthServer {
@@ -34,7 +39,7 @@ export interface HearthServer {
 }
 
 /** Builds the server around an opened database; it is not ready until `setReady(true)`. */
-export function createServer({ config, logger, db }: ServerOptions): HearthServer {
+export function createServer({ config, logger, db, memory, adminRoutes }: ServerOptions): HearthServer {
   let notReadyReason: string | undefined = 'applying database migrations';
 
   const app = express();
@@ -56,6 +61,13 @@ export function createServer({ config, logger, db }: ServerOptions): HearthServe
     next();
   });
   app.use(jsonBody(config.HEARTH_BODY_LIMIT_BYTES));
+  const admin = createAdminRouter({
+    prisma: db.prisma,
+    memory,
+    rateLimitPerMinute: config.HEARTH_RATE_LIMIT_PER_MINUTE,
+    extraRoutes: adminRoutes,
+  });
+  app.use(admin.router);
   app.use(unknownRoute);
   app.use(errorHandler);
 

@@ -4,7 +4,7 @@
  * hash, and shown once, when created.
  */
 import { randomBytes, type ScryptOptions, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
-import type { PrismaClient } from '../db/index.js';
+import type { Prisma, PrismaClient } from '../db/index.js';
 import { NotFoundError } from '../errors.js';
 
 const KEY_SCHEME = 'hth';
@@ -60,7 +60,7 @@ export interface IssuedApiKey {
 
 /** Creates a key for an organization; throws `NotFoundError` when the organization does not exist. */
 export async function createApiKey(
-  prisma: PrismaClient,
+  prisma: PrismaClient | Prisma.TransactionClient,
   input: { organizationId: string; name?: string | undefined },
 ): Promise<IssuedApiKey> {
   const organization = await prisma.organization.findUnique({ where: { id: input.organizationId } });

@@ -1,6 +1,6 @@
 /**
- * zod schemas for what operators send: the single source for validation, types and (later)
- * the OpenAPI document.
+ * zod schemas for households, members and phone lines: what operators send and what they get
+ * back. The single source for validation, TypeScript types and the OpenAPI document.
  */
 import { z } from 'zod';
 
@@ -37,36 +37,148 @@ export const locale = z
   }, 'must be a BCP 47 language tag such as en-US or fr-FR')
   .describe('BCP 47 language tag');
 
+export const timestamp = z.iso.datetime().describe('ISO 8601 timestamp (UTC)');
+
+/** Query filter: items at or after a time. */
+export const fromTime = z.iso
+  .datetime({ offset: true })
+  .transform((raw) => new Date(raw))
+  .describe('Only items at or after this time (ISO 8601, e.g. 2025-01-31T00:00:00Z)');
+
+/** Query filter: items before a time. */
+export const toTime = z.iso
+  .datetime({ offset: true })
+  .transform((raw) => new Date(raw))
+  .describe('Only items before this time (ISO 8601)');
+
 export const agentSettingsSchema = z
   .strictObject({
     model: z.string().min(1).max(100).optional().describe('Model id for this household (else the server default)'),
     voice: z.string().min(1).max(50).optional().describe('Realtime voice name'),
     instructions: z.string().max(4000).optional().describe('Extra instructions appended to the base prompt'),
   })
-  .describe('Agent settings for the household');
+  .describe('Agent settings for the household; an update replaces the whole object')
+  .meta({ id: 'AgentSettings' });
 
-export const householdCreateSchema = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  timezone: timeZone.default('UTC'),
-  locale: locale.default('en-US'),
-  agentSettings: agentSettingsSchema.default({}),
-});
+const householdName = z.string().trim().min(1).max(200).describe('Name operators know the household by');
 
-export const memberRoleSchema = z.enum(['member', 'caregiver', 'guardian']);
+/** Rejects an update that changes nothing, so a typo'd field name is never a silent no-op. */
+function someField<T extends z.ZodObject>(schema: T) {
+  return schema.refine((value) => Object.keys(value).length > 0, 'send at least one field to change');
+}
 
-export const memberCreateSchema = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  relationship: z.string().trim().min(1).max(100).optional(),
-  phone: e164.optional(),
-  role: memberRoleSchema.default('member'),
-});
+export const householdCreateSchema = z
+  .strictObject({
+    name: householdName,
+    timezone: timeZone.default('UTC'),
+    locale: locale.default('en-US'),
+    agentSettings: agentSettingsSchema.default({}),
+  })
+  .meta({ id: 'HouseholdCreate' });
 
-export const phoneLineCreateSchema = z.strictObject({
-  number: e164,
-  householdId: z.uuid().optional().describe('Household this number routes to; omit to let callers choose'),
-  label: z.string().trim().min(1).max(100).optional(),
-});
+export const householdUpdateSchema = someField(
+  z.strictObject({
+    name: householdName.optional(),
+    timezone: timeZone.optional(),
+    locale: locale.optional(),
+    agentSettings: agentSettingsSchema.optional(),
+  }),
+).meta({ id: 'HouseholdUpdate' });
+
+export const householdSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    timezone: z.string(),
+    locale: z.string(),
+    agentSettings: agentSettingsSchema,
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Household' });
+
+export const memberRoleSchema = z
+  .enum(['member', 'caregiver', 'guardian'])
+  .describe('member: calls for themselves; caregiver and guardian: look after others');
+
+const memberName = z.string().trim().min(1).max(200);
+const relationship = z.string().trim().min(1).max(100).describe('e.g. grandmother, son, carer');
+
+export const memberCreateSchema = z
+  .strictObject({
+    name: memberName,
+    relationship: relationship.optional(),
+    phone: e164.optional().describe('Caller ID that identifies this member; unique within the organization'),
+    role: memberRoleSchema.default('member'),
+  })
+  .meta({ id: 'MemberCreate' });
+
+export const memberUpdateSchema = someField(
+  z.strictObject({
+    name: memberName.optional(),
+    relationship: relationship.nullable().optional().describe('null clears it'),
+    phone: e164.nullable().optional().describe('null clears it'),
+    role: memberRoleSchema.optional(),
+  }),
+).meta({ id: 'MemberUpdate' });
+
+export const pinSchema = z
+  .strictObject({
+    pin: z
+      .string()
+      .regex(/^\d{4,8}$/, 'must be 4 to 8 digits')
+      .describe('Digits the member keys in to verify themselves on a call'),
+  })
+  .meta({ id: 'PinSet' });
+
+export const memberSchema = z
+  .object({
+    id: z.uuid(),
+    householdId: z.uuid(),
+    name: z.string(),
+    relationship: z.string().nullable(),
+    phone: z.string().nullable(),
+    role: memberRoleSchema,
+    hasPin: z.boolean().describe('Whether a PIN is set (the PIN itself is stored hashed and never returned)'),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Member' });
+
+const lineLabel = z.string().trim().min(1).max(100);
+
+export const phoneLineCreateSchema = z
+  .strictObject({
+    number: e164,
+    householdId: z.uuid().optional().describe('Household this number routes to; omit to let callers choose'),
+    label: lineLabel.optional(),
+  })
+  .meta({ id: 'PhoneLineCreate' });
+
+export const phoneLineUpdateSchema = someField(
+  z.strictObject({
+    householdId: z.uuid().nullable().optional().describe('null: callers choose the household'),
+    label: lineLabel.nullable().optional(),
+  }),
+).meta({ id: 'PhoneLineUpdate' });
+
+export const phoneLineSchema = z
+  .object({
+    id: z.uuid(),
+    number: z.string(),
+    householdId: z.uuid().nullable(),
+    label: z.string().nullable(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'PhoneLine' });
 
 export type HouseholdCreate = z.input<typeof householdCreateSchema>;
+export type HouseholdUpdate = z.output<typeof householdUpdateSchema>;
+export type HouseholdView = z.infer<typeof householdSchema>;
 export type MemberCreate = z.input<typeof memberCreateSchema>;
+export type MemberUpdate = z.output<typeof memberUpdateSchema>;
+export type MemberView = z.infer<typeof memberSchema>;
 export type PhoneLineCreate = z.input<typeof phoneLineCreateSchema>;
+export type PhoneLineUpdate = z.output<typeof phoneLineUpdateSchema>;
+export type PhoneLineView = z.infer<typeof phoneLineSchema>;

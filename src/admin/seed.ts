@@ -4,9 +4,10 @@
  */
 import type { PrismaClient } from '../db/index.js';
 import { ConflictError } from '../errors.js';
+import type { MemoryEngine } from '../memory/index.js';
 import { createApiKey, type IssuedApiKey } from './api-keys.js';
-import { addMember, addPhoneLine, createHousehold } from './households.js';
 import { createOrganization } from './organizations.js';
+import { scopedDb, systemPrincipal } from './scope/index.js';
 
 export const DEMO_ORGANIZATION_NAME = 'Hearth Demo';
 /** In the 555-01xx range reserved for fiction, so it can never be someone's real number. */
@@ -21,7 +22,8 @@ export interface DemoSeed {
 }
 
 /** Creates the demo organization; refuses, naming it, if one already exists. */
-export async function seedDemo(prisma: PrismaClient): Promise<DemoSeed> {
+export async function seedDemo(options: { prisma: PrismaClient; memory: MemoryEngine }): Promise<DemoSeed> {
+  const { prisma, memory } = options;
   const existing = await prisma.organization.findFirst({ where: { name: DEMO_ORGANIZATION_NAME } });
   if (existing) {
     throw new ConflictError(
@@ -31,26 +33,21 @@ export async function seedDemo(prisma: PrismaClient): Promise<DemoSeed> {
   }
   const organization = await createOrganization(prisma, DEMO_ORGANIZATION_NAME);
   const apiKey = await createApiKey(prisma, { organizationId: organization.id, name: 'demo' });
-  const household = await createHousehold(prisma, organization.id, {
-    name: 'The Okafor household',
-    timezone: 'Europe/London',
-    locale: 'en-GB',
+  const scope = scopedDb({ prisma, memory, principal: systemPrincipal(organization.id) });
+  const household = await scope.households.create({
+    household: { name: 'The Okafor household', timezone: 'Europe/London', locale: 'en-GB' },
   });
-  const grandmother = await addMember(prisma, organization.id, household.id, {
-    name: 'Adaeze Okafor',
-    relationship: 'grandmother',
-    phone: '+15555550101',
+  const householdId = household.id;
+  const grandmother = await scope.members.create({
+    householdId,
+    member: { name: 'Adaeze Okafor', relationship: 'grandmother', phone: '+15555550101' },
   });
-  const son = await addMember(prisma, organization.id, household.id, {
-    name: 'Chidi Okafor',
-    relationship: 'son',
-    phone: '+15555550102',
-    role: 'caregiver',
+  const son = await scope.members.create({
+    householdId,
+    member: { name: 'Chidi Okafor', relationship: 'son', phone: '+15555550102', role: 'caregiver' },
   });
-  const line = await addPhoneLine(prisma, organization.id, {
-    number: DEMO_PHONE_LINE,
-    householdId: household.id,
-    label: 'Okafor home line',
+  const line = await scope.phoneLines.create({
+    phoneLine: { number: DEMO_PHONE_LINE, householdId, label: 'Okafor home line' },
   });
   return {
     organizationId: organization.id,

@@ -1,19 +1,31 @@
-/** The real HTTP server on a test database, on an ephemeral port. */
+/** The real HTTP server, with its memory engine, on a test database, on an ephemeral port. */
 import { loadConfig } from '../../src/config/index.js';
 import type { Database } from '../../src/db/index.js';
 import { createLogger } from '../../src/logger.js';
+import { createEmbedder, createMemoryEngine, type MemoryEngine } from '../../src/memory/index.js';
 import { createServer, type HearthServer } from '../../src/server.js';
 
 export interface TestServer {
   url: string;
   server: HearthServer;
+  /** The engine the server routes to, for fixtures (messages, passages) the API does not write. */
+  memory: MemoryEngine;
   close(): Promise<void>;
 }
 
 export async function startTestServer(db: Database, env: Record<string, string> = {}): Promise<TestServer> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', LOG_FORMAT: 'json', ...env });
-  const server = createServer({ config, logger: createLogger(config), db });
+  const memory = createMemoryEngine({ prisma: db.prisma, embedder: createEmbedder({}) });
+  const server = createServer({ config, logger: createLogger(config), db, memory });
   const url = await server.listen();
   server.setReady(true);
-  return { url, server, close: () => server.close() };
+  return {
+    url,
+    server,
+    memory,
+    close: async () => {
+      await server.close();
+      await memory.close();
+    },
+  };
 }

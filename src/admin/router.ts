@@ -1,0 +1,82 @@
+/**
+ * The admin API as one express router: every route gets bearer-key auth, the per-key rate
+ * limit, validation and the organization-scoped data layer, in that order; the OpenAPI document
+ * and the reference page are public.
+ *
+ * @example
+ * const admin = createAdminRouter({ prisma: db.prisma, memory, rateLimitPerMinute: 600 });
+ * app.use(admin.router);
+ */
+import express from 'express';
+import type { PrismaClient } from '../db/index.js';
+import type { MemoryEngine } from '../memory/index.js';
+import { principalOf, requireApiKey } from './auth.js';
+import { renderDocsPage } from './docs.js';
+import { buildOpenApiDocument, DOCS_PATH, OPENAPI_PATH, type OpenApiDocument } from './openapi.js';
+import { rateLimitPerKey } from './rate-limit.js';
+import type { AdminRoute } from './route.js';
+import { archiveRoutes } from './routes/archive.js';
+import { blockRoutes } from './routes/blocks.js';
+import { householdRoutes } from './routes/households.js';
+import { organizationRoutes } from './routes/organization.js';
+import { scopedDb } from './scope/index.js';
+
+/** Every route the admin API serves itself. */
+const ADMIN_ROUTES: readonly AdminRoute[] = [
+  ...householdRoutes,
+  ...blockRoutes,
+  ...archiveRoutes,
+  ...organizationRoutes,
+];
+
+export interface AdminRouterOptions {
+  prisma: PrismaClient;
+  memory: MemoryEngine;
+  /** Requests per minute per API key. */
+  rateLimitPerMinute: number;
+  /** Routes defined elsewhere with `defineRoute` (e.g. the agent's messages route), served the same way. */
+  extraRoutes?: readonly AdminRoute[];
+}
+
+export interface AdminApi {
+  readonly router: express.Router;
+  readonly document: OpenApiDocument;
+}
+
+/** Builds the router and its OpenAPI document; a route defined twice is a start-up error. */
+export function createAdminRouter(options: AdminRouterOptions): AdminApi {
+  const { prisma, memory } = options;
+  const routes = [...ADMIN_ROUTES, ...(options.extraRoutes ?? [])];
+  const seen = new Set<string>();
+  for (const route of routes) {
+    const key = `${route.method.toUpperCase()} ${route.path}`;
+    if (seen.has(key)) throw new Error(`Admin route ${key} is defined twice`);
+    seen.add(key);
+  }
+
+  const document = buildOpenApiDocument({ routes });
+  const docsPage = renderDocsPage(document);
+  const router = express.Router();
+  router.get(OPENAPI_PATH, (_req, res) => {
+    res.json(document);
+  });
+  router.get(DOCS_PATH, (_req, res) => {
+    res.type('html').send(docsPage);
+  });
+
+  const authenticate = requireApiKey({ prisma });
+  const limit = rateLimitPerKey({ limitPerMinute: options.rateLimitPerMinute });
+  for (const route of routes) {
+    router[route.method](route.path, authenticate, limit, async function adminRoute(req, res) {
+      const scope = scopedDb({ prisma, memory, principal: principalOf(req) });
+      const reply = await route.run({ req, scope });
+      // Admin responses carry household data: never cache them in between.
+      res.setHeader('Cache-Control', 'no-store');
+      if (reply.etag !== undefined) res.setHeader('ETag', `"${reply.etag}"`);
+      res.status(reply.status ?? 200);
+      if (reply.body === undefined) res.end();
+      else res.json(reply.body);
+    });
+  }
+  return { router, document };
+}

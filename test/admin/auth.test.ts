@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiKeyOut, IssuedApiKeyOut } from '../../src/admin/activity-schemas.js';
+import type { Page } from '../../src/admin/pagination.js';
+import type { Database } from '../../src/db/index.js';
+import { createTestDatabase } from '../support/database.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { Api, newTenant } from './support.js';
+
+let db: Database;
+let server: TestServer;
+let tenant: Awaited<ReturnType<typeof newTenant>>;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = await startTestServer(db);
+  tenant = await newTenant(db, server.url, 'Keyholders');
+});
+afterAll(async () => {
+  await server.close();
+  await db.close();
+});
+
+describe('bearer API keys', () => {
+  it('a missing key is a 401 with WWW-Authenticate naming the realm', async () => {
+    const response = await new Api(server.url).get('/v1/households');
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="hearth"');
+    expect(response.body.error).toMatchObject({ code: 'unauthorized', message: expect.stringContaining('Bearer') });
+  });
+
+  it.each([
+    ['another scheme', 'Basic dXNlcjpwYXNz', 'Bearer realm="hearth"'],
+    ['a malformed key', 'Bearer not-a-key', 'Bearer realm="hearth", error="invalid_token"'],
+    ['an unknown key', `Bearer hth_aaaaaaaaaaaa_${'A'.repeat(43)}`, 'Bearer realm="hearth", error="invalid_token"'],
+  ])('%s is a 401', async (_name, authorization, challenge) => {
+    const response = await new Api(server.url).get('/v1/households', { headers: { authorization } });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe(challenge);
+  });
+
+  it('the right prefix with a wrong secret is a 401', async () => {
+    const forged = `${tenant.key.prefix}_${'B'.repeat(43)}`;
+    const response = await new Api(server.url, forged).get('/v1/households');
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toContain('invalid_token');
+  });
+
+  it('records lastUsedAt when a key is used, at most once a minute', async () => {
+    const issued = await tenant.api.post<IssuedApiKeyOut>('/v1/api-keys', { name: 'fresh' });
+    const lastUsed = async () =>
+      (await db.prisma.apiKey.findUniqueOrThrow({ where: { id: issued.body.id } })).lastUsedAt;
+    expect(await lastUsed()).toBeNull();
+    const fresh = new Api(server.url, issued.body.key);
+    expect((await fresh.get('/v1/households')).status).toBe(200);
+    const first = await lastUsed();
+    expect(first).toBeInstanceOf(Date);
+    expect((await fresh.get('/v1/households')).status).toBe(200);
+    expect(await lastUsed()).toEqual(first);
+  });
+});
+
+describe('/v1/api-keys', () => {
+  it('creates a key shown once, lists keys without secrets, and revocation takes effect at once', async () => {
+    const created = await tenant.api.post<IssuedApiKeyOut>('/v1/api-keys', { name: 'ops laptop' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'ops laptop', prefix: expect.stringMatching(/^hth_[a-z2-7]{12}$/) });
+    expect(created.body.key.startsWith(`${created.body.prefix}_`)).toBe(true);
+    const newApi = new Api(server.url, created.body.key);
+    // Used twice: the second use is answered from the verified-key cache, which must not outlive revocation.
+    expect((await newApi.get('/v1/households')).status).toBe(200);
+    expect((await newApi.get('/v1/households')).status).toBe(200);
+
+    const list = await tenant.api.get<Page<ApiKeyOut>>('/v1/api-keys');
+    const listed = list.body.data.find((key) => key.id === created.body.id);
+    expect(listed).toMatchObject({ name: 'ops laptop', prefix: created.body.prefix, revokedAt: null });
+    const text = JSON.stringify(list.body);
+    expect(text).not.toContain(created.body.key);
+    expect(text).not.toContain('scrypt');
+    expect(listed).not.toHaveProperty('key');
+
+    const revoked = await tenant.api.delete<ApiKeyOut>(`/v1/api-keys/${created.body.id}`);
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.revokedAt).not.toBeNull();
+
+    const refused = await newApi.get('/v1/households');
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toContain('invalid_token');
+    // The revoking key itself still works.
+    expect((await tenant.api.get('/v1/households')).status).toBe(200);
+  });
+
+  it('a key can revoke itself, and is refused on its very next request', async () => {
+    const created = await tenant.api.post<IssuedApiKeyOut>('/v1/api-keys', { name: 'short-lived' });
+    const own = new Api(server.url, created.body.key);
+    expect((await own.delete(`/v1/api-keys/${created.body.id}`)).status).toBe(200);
+    expect((await own.get('/v1/api-keys')).status).toBe(401);
+  });
+
+  it("another organization's key id is a 404", async () => {
+    const other = await newTenant(db, server.url, 'Other keys');
+    const response = await tenant.api.delete(`/v1/api-keys/${other.key.id}`);
+    expect(response.status).toBe(404);
+    expect((await other.api.get('/v1/households')).status).toBe(200);
+  });
+});
+
+describe('rate limiting', () => {
+  it('answers 429 in the error shape with Retry-After once a key exceeds its limit, per key', async () => {
+    const limited = await startTestServer(db, { HEARTH_RATE_LIMIT_PER_MINUTE: '3' });
+    try {
+      const first = new Api(limited.url, tenant.key.key);
+      for (let i = 0; i < 3; i++) expect((await first.get('/v1/households')).status).toBe(200);
+      const refused = await first.get('/v1/households');
+      expect(refused.status).toBe(429);
+      expect(refused.body.error).toMatchObject({
+        code: 'rate_limited',
+        message: expect.stringContaining('3 requests'),
+      });
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+
+      const other = await newTenant(db, limited.url, 'Unlimited neighbour');
+      expect((await other.api.get('/v1/households')).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});
