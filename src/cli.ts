@@ -11,12 +11,13 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { createApiKey, createOrganization, describeDemo, seedDemo } from './admin/index.js';
+import { chat } from './cli/chat.js';
 import { type Config, loadConfig } from './config/index.js';
 import { applyMigrations, type Database, databaseTarget, openDatabase } from './db/index.js';
 import { HearthError } from './errors.js';
 import { createLogger } from './logger.js';
-import { createEmbedder, createMemoryEngine, embedderOptions } from './memory/index.js';
 import { serve } from './main.js';
+import { openServices, type Services } from './services.js';
 
 async function withDatabase<T>(config: Config, work: (db: Database) => Promise<T>): Promise<T> {
   const db = await openDatabase(databaseTarget(config));
@@ -28,8 +29,20 @@ async function withDatabase<T>(config: Config, work: (db: Database) => Promise<T
   }
 }
 
+/** For commands that need the agent or memory: every service, logging to stderr (warnings and worse by default). */
+async function withServices<T>(config: Config, work: (services: Services) => Promise<T>): Promise<T> {
+  const logger = createLogger({ ...config, LOG_LEVEL: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn' }, 2);
+  const services = await openServices({ config, logger });
+  try {
+    await services.start();
+    return await work(services);
+  } finally {
+    await services.close();
+  }
+}
+
 function uuid(value: string): string {
-  if (!z.uuid().safeParse(value).success) throw new InvalidArgumentError('must be an organization id (a UUID).');
+  if (!z.uuid().safeParse(value).success) throw new InvalidArgumentError('must be an id (a UUID).');
   return value;
 }
 
@@ -94,15 +107,20 @@ program
   .action(async (options: { demo?: boolean }) => {
     if (!options.demo) program.error('Say what to seed: hearth seed --demo');
     const config = loadConfig();
-    const seed = await withDatabase(config, async (db) => {
-      const memory = createMemoryEngine({ prisma: db.prisma, embedder: createEmbedder(embedderOptions(config)) });
-      try {
-        return await seedDemo({ prisma: db.prisma, memory });
-      } finally {
-        await memory.close();
-      }
-    });
+    const seed = await withServices(config, ({ db, memory }) => seedDemo({ prisma: db.prisma, memory }));
     console.log(describeDemo(seed, config.PUBLIC_URL ?? `http://localhost:${config.PORT}`));
+  });
+
+program
+  .command('chat')
+  .requiredOption('--household <id>', 'household id', uuid)
+  .requiredOption('--member <id>', 'the member you speak as', uuid)
+  .description("talk to a household's agent from the terminal, with the same memory as its phone calls")
+  .action(async (options: { household: string; member: string }) => {
+    const config = loadConfig();
+    await withServices(config, (services) =>
+      chat(services, { householdId: options.household, memberId: options.member }),
+    );
   });
 
 try {

@@ -1,13 +1,15 @@
 /**
- * `hearth serve`: open the database, listen, migrate, seed a demo on a first embedded start,
- * then serve until SIGTERM or SIGINT, and shut down gracefully.
+ * `hearth serve`: open the database, listen, migrate and start the job queue, seed a demo on a
+ * first embedded start, then serve until SIGTERM or SIGINT, and shut down gracefully.
  */
+
 import { describeDemo, seedDemo } from './admin/index.js';
+import { conversationRoutes } from './agent/index.js';
 import type { Config } from './config/index.js';
-import { applyMigrations, databaseTarget, describeUrl, openDatabase } from './db/index.js';
+import { databaseTarget, describeUrl } from './db/index.js';
 import type { Logger } from './logger.js';
-import { createEmbedder, createMemoryEngine, createMemoryEvents, embedderOptions } from './memory/index.js';
 import { createServer } from './server.js';
+import { openServices } from './services.js';
 
 /** Runs the server; resolves once it has shut down after a signal. */
 export async function serve(config: Config, logger: Logger): Promise<void> {
@@ -16,26 +18,18 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     { database: target.kind === 'postgres' ? describeUrl(target.url) : config.HEARTH_DATA_DIR },
     target.kind === 'postgres' ? 'connecting to Postgres' : 'opening the embedded database',
   );
-  const db = await openDatabase(target);
-  const memory = createMemoryEngine({
-    prisma: db.prisma,
-    embedder: createEmbedder(embedderOptions(config)),
-    // On Postgres, block changes reach the other instances' live calls through LISTEN/NOTIFY.
-    events: await createMemoryEvents({ db, logger }),
-    logger,
-  });
-  const server = createServer({ config, logger, db, memory });
+  const services = await openServices({ config, logger });
+  const { db, memory } = services;
+  const server = createServer({ config, logger, db, memory, adminRoutes: conversationRoutes(services.conversations) });
   const shutDown = async () => {
     await server.close();
-    await memory.close();
-    await db.close();
+    await services.close();
   };
   let baseUrl: string;
   try {
     baseUrl = await server.listen();
   } catch (error) {
-    await memory.close();
-    await db.close();
+    await services.close();
     throw error;
   }
   logger.info({ url: baseUrl }, 'listening');
@@ -55,7 +49,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   });
 
   try {
-    const applied = await applyMigrations(db);
+    const applied = await services.start();
     if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
     if (db.kind === 'pglite' && config.HEARTH_DEMO_SEED && (await db.prisma.organization.count()) === 0) {
       const seed = await seedDemo({ prisma: db.prisma, memory });
@@ -65,6 +59,9 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   } catch (error) {
     await shutDown();
     throw error;
+  }
+  if (!services.provider.configured) {
+    logger.warn('no model provider configured: set OPENAI_API_KEY (or OPENAI_BASE_URL) for the agent to answer');
   }
   server.setReady(true);
   logger.info('ready');

@@ -1,6 +1,7 @@
 /**
  * The agent layer: the chat-model provider (OpenAI or any OpenAI-compatible server), the loop
- * that lets the model use its memory tools, and the model-backed summarizer for context pressure.
+ * that lets the model use its memory tools, the model-backed summarizer for context pressure,
+ * the text channel (conversations and their routes), and post-call consolidation.
  *
  * @example
  * const provider = modelProviderFromConfig(config, logger);
@@ -14,6 +15,15 @@
  * });
  * const { reply, toolCalls } = await session.turn({ text: 'Our cat is called Miso.', onTextDelta: write });
  */
+export {
+  applyConsolidation,
+  CONSOLIDATE_CALL_JOB,
+  type ConsolidationDeps,
+  consolidateCall,
+  consolidationJob,
+  planConsolidation,
+} from './consolidation.js';
+export { type ConversationDeps, type ConversationReply, Conversations } from './conversations.js';
 export {
   type AgentMemory,
   AgentSession,
@@ -33,4 +43,5 @@ export {
   type ToolCall,
 } from './model.js';
 export { createModelProvider, type ModelProviderOptions, modelProviderFromConfig } from './openai-provider.js';
+export { conversationRoutes } from './routes.js';
 export { createSummarizer, type Summarizer } from './summarizer.js';

@@ -39,6 +39,8 @@ export interface AgentSessionOptions {
   extraTools?: AgentTool[];
   /** Earlier turns of this session, e.g. after a reconnect. */
   history?: ModelMessage[];
+  /** Write turns and tool calls to recall (default). Off for internal sessions such as consolidation. */
+  recordToRecall?: boolean;
 }
 
 /** A tool call the model made during a turn, with what it got back. */
@@ -73,6 +75,7 @@ export class AgentSession {
   readonly #summarizer: Summarizer;
   readonly #extraTools: Map<string, AgentTool>;
   readonly #messages: ModelMessage[];
+  readonly #recordToRecall: boolean;
   /** Summaries of turns evicted from the live context under pressure, oldest first. */
   readonly #summaries: string[] = [];
   #busy = false;
@@ -91,6 +94,7 @@ export class AgentSession {
     this.#summarizer = options.summarizer ?? createSummarizer({ provider: options.provider, model: this.#model });
     this.#extraTools = new Map(options.extraTools?.map((tool) => [tool.definition.name, tool]));
     this.#messages = [...(options.history ?? [])];
+    this.#recordToRecall = options.recordToRecall ?? true;
   }
 
   /** The live context (oldest turns may have been summarized away). */
@@ -223,8 +227,8 @@ export class AgentSession {
     }
   }
 
-  #record(message: Omit<Parameters<AgentMemory['appendMessage']>[0], 'scope'>) {
-    return this.#memory.appendMessage({ scope: this.#scope, ...message });
+  async #record(message: Omit<Parameters<AgentMemory['appendMessage']>[0], 'scope'>): Promise<void> {
+    if (this.#recordToRecall) await this.#memory.appendMessage({ scope: this.#scope, ...message });
   }
 
   #contextMessages(): ContextMessage[] {

@@ -4,6 +4,7 @@
  * come in a fixed order, and the parts that change most (time, counts) come last, so a
  * provider's prompt cache keeps the longest possible prefix.
  */
+import { z } from 'zod';
 import type { PrismaClient } from '../db/index.js';
 import { NotFoundError } from '../errors.js';
 import type { ArchivalStore } from './archival.js';
@@ -13,6 +14,9 @@ import { DEFAULT_BASE_INSTRUCTIONS } from './defaults.js';
 import type { RecallStore } from './recall.js';
 import type { SeenVersions } from './seen-versions.js';
 import type { BlockView, SessionScope } from './types.js';
+
+/** The operator's extra instructions for this household (agentSettings.instructions). */
+const householdInstructions = z.object({ instructions: z.string().optional() });
 
 /** Renders blocks as Letta's `_render_memory_blocks_standard` does, with `read_only` always stated. */
 function renderMemoryBlocks(blocks: BlockView[]): string {
@@ -71,7 +75,7 @@ export class ContextCompiler {
     const { scope } = input;
     const household = await this.#prisma.household.findUnique({
       where: { id: scope.householdId },
-      select: { timezone: true },
+      select: { timezone: true, agentSettings: true },
     });
     if (!household) throw new NotFoundError(`No household ${scope.householdId}.`);
     const [caller, blocks, recallCount, archivalCount] = await Promise.all([
@@ -92,7 +96,15 @@ export class ContextCompiler {
       `- ${plural(archivalCount, 'passage')} ${archivalCount === 1 ? 'is' : 'are'} stored in archival memory (use archival_memory_search)`,
       '</memory_metadata>',
     ].join('\n');
-    return [input.baseInstructions ?? DEFAULT_BASE_INSTRUCTIONS, renderMemoryBlocks(blocks), metadata].join('\n\n');
+    const extra = householdInstructions.safeParse(household.agentSettings);
+    return [
+      input.baseInstructions ?? DEFAULT_BASE_INSTRUCTIONS,
+      ...(extra.success && extra.data.instructions
+        ? [`<household_instructions>\n${extra.data.instructions}\n</household_instructions>`]
+        : []),
+      renderMemoryBlocks(blocks),
+      metadata,
+    ].join('\n\n');
   }
 
   async #callerLine(scope: SessionScope): Promise<string> {

@@ -152,6 +152,8 @@ export interface MemoryEngine {
     arguments: string | unknown;
     scope: SessionScope;
     source?: 'agent_tool' | 'consolidation';
+    /** Recorded on the revision a block edit writes, e.g. a consolidation step's idempotency key. */
+    actor?: string;
   }): Promise<ToolResult>;
   /** Whether `name` is one of the memory tools. */
   isMemoryTool(name: string): boolean;

@@ -49,7 +49,7 @@ describe('hearth CLI on the embedded database', () => {
     const env = { HEARTH_DATA_DIR: freshDataDir() };
     const badId = await runHearth(['apikey', 'create', '--org', 'not-a-uuid'], env);
     expect(badId.code).not.toBe(0);
-    expect(badId.stderr).toContain('must be an organization id (a UUID)');
+    expect(badId.stderr).toContain('must be an id (a UUID)');
     const unknownOrg = await runHearth(['apikey', 'create', '--org', '00000000-0000-4000-8000-000000000000'], env);
     expect(unknownOrg).toMatchObject({ code: 2, stderr: expect.stringContaining('No organization 00000000-') });
     const badConfig = await runHearth(['migrate'], { ...env, PORT: 'eighty' });

@@ -16,12 +16,19 @@ export function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...rest, LOG_FORMAT: 'json', NODE_ENV: 'test', ...env };
 }
 
-export function runHearth(args: string[], env: Record<string, string>): Promise<CliResult> {
+/** Runs `hearth <args>` to completion; `input` is written to its stdin, which is then closed. */
+export function runHearth(args: string[], env: Record<string, string>, input = ''): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: cliEnv(env), timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: cliEnv(env), timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    child.stdin?.end(input);
   });
 }
 

@@ -1,8 +1,9 @@
 /** The real HTTP server, with its memory engine, on a test database, on an ephemeral port. */
+import type { AdminRoute } from '../../src/admin/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { Database } from '../../src/db/index.js';
 import { createLogger } from '../../src/logger.js';
-import { createEmbedder, createMemoryEngine, type MemoryEngine } from '../../src/memory/index.js';
+import { createEmbedder, createMemoryEngine, type Embedder, type MemoryEngine } from '../../src/memory/index.js';
 import { createServer, type HearthServer } from '../../src/server.js';
 
 export interface TestServer {
@@ -13,10 +14,27 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(db: Database, env: Record<string, string> = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  /** Default: the local embedder (no network; ~290 MB once loaded). */
+  embedder?: Embedder;
+  /** More `/v1` routes, built on the server's memory engine (e.g. the text channel). */
+  adminRoutes?: (memory: MemoryEngine) => AdminRoute[];
+}
+
+export async function startTestServer(
+  db: Database,
+  env: Record<string, string> = {},
+  options: TestServerOptions = {},
+): Promise<TestServer> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', LOG_FORMAT: 'json', ...env });
-  const memory = createMemoryEngine({ prisma: db.prisma, embedder: createEmbedder({}) });
-  const server = createServer({ config, logger: createLogger(config), db, memory });
+  const memory = createMemoryEngine({ prisma: db.prisma, embedder: options.embedder ?? createEmbedder({}) });
+  const server = createServer({
+    config,
+    logger: createLogger(config),
+    db,
+    memory,
+    adminRoutes: options.adminRoutes?.(memory),
+  });
   const url = await server.listen();
   server.setReady(true);
   return {

@@ -47,6 +47,7 @@ export class MemoryToolRunner {
     arguments: unknown;
     scope: SessionScope;
     source?: 'agent_tool' | 'consolidation';
+    actor?: string;
   }): Promise<ToolResult> {
     const { name, scope } = input;
     if (!isMemoryToolName(name)) {
@@ -61,6 +62,7 @@ export class MemoryToolRunner {
         detail: name,
         callId: scope.callId,
         memberId: scope.memberId,
+        actor: input.actor ?? null,
       });
     } catch (error) {
       if (error instanceof HearthError && error.httpStatus < 500) return { ok: false, output: error.message };

@@ -1,0 +1,205 @@
+/**
+ * Post-call consolidation (Letta's sleep-time agent): when a call or chat ends, a durable job
+ * asks the model to fold the transcript into memory — the shared `household` block, the
+ * caller's block, distilled facts in archival memory — and to summarize the call.
+ *
+ * Exactly once, and safe to re-run after a crash: the model's edits are first *planned*
+ * (recorded, not applied) and the plan is saved on the call before anything is written; each
+ * step is then applied through the engine with an idempotency key, so a re-run applies only
+ * what is missing and never asks the model again. Only edits that compose with concurrent live
+ * edits are offered (append, exact replace, archival insert): a whole-block rewrite from a
+ * review that runs after the call could overwrite what a live call wrote meanwhile.
+ */
+import { z } from 'zod';
+import { type Call, type Message, Prisma, type PrismaClient } from '../db/index.js';
+import type { JobType } from '../jobs/index.js';
+import type { Logger } from '../logger.js';
+import type { MemoryEngine, SessionScope, ToolResult } from '../memory/index.js';
+import { type AgentMemory, AgentSession } from './loop.js';
+import { householdModel, type ModelProvider } from './model.js';
+
+export const CONSOLIDATE_CALL_JOB = 'consolidate-call';
+
+const PLANNED_TOOLS = ['core_memory_append', 'core_memory_replace', 'archival_memory_insert'] as const;
+const READ_TOOLS = ['archival_memory_search', 'conversation_search'] as const;
+const EMPTY_CALL_SUMMARY = 'The caller hung up before anything was said.';
+
+const CONSOLIDATION_INSTRUCTIONS = `You are the memory keeper of a household's phone assistant. A call has just ended; its
+transcript is in the user message. The memory blocks below are what every future call will see.
+Fold what this call taught you into memory:
+- facts that matter to everyone in the household: core_memory_append or core_memory_replace on the "household" block;
+- facts about this caller (how they like to be addressed, their needs, what they asked for): their "caller" block;
+- details worth finding later (appointments, medication, names, dates, preferences): archival_memory_insert,
+  one fact per call, with tags.
+Do not repeat what memory already says; correct what the call showed to be wrong with core_memory_replace. Keep
+blocks short. Tool calls in the transcript were made during the call: what they saved is already in memory.
+Your edits are applied when you finish. Then reply with only a summary of the call in two to four sentences.`;
+
+const planSchema = z.object({
+  summary: z.string().nullable(),
+  steps: z.array(z.object({ tool: z.enum(PLANNED_TOOLS), arguments: z.string() })),
+});
+type ConsolidationPlan = z.infer<typeof planSchema>;
+
+export interface ConsolidationDeps {
+  prisma: PrismaClient;
+  memory: MemoryEngine;
+  provider: ModelProvider;
+  logger: Logger;
+  /** Model calls the review may make (HEARTH_AGENT_MAX_STEPS). */
+  maxSteps: number;
+}
+
+export type ConsolidationOutcome = 'consolidated' | 'already_consolidated' | 'no_such_call';
+
+/** Consolidates one call: plans (once), applies what is not applied yet, then marks it done. */
+export async function consolidateCall(deps: ConsolidationDeps, callId: string): Promise<ConsolidationOutcome> {
+  const call = await deps.prisma.call.findUnique({ where: { id: callId } });
+  if (!call) return 'no_such_call';
+  if (call.consolidatedAt) return 'already_consolidated';
+  const plan = await planConsolidation(deps, call);
+  await applyConsolidation(deps, call, plan);
+  await deps.prisma.call.updateMany({
+    where: { id: call.id, consolidatedAt: null },
+    data: { summary: plan.summary, consolidatedAt: new Date() },
+  });
+  deps.logger.info({ callId, steps: plan.steps.length }, 'call consolidated');
+  return 'consolidated';
+}
+
+function scopeOf(call: Call): SessionScope {
+  return {
+    organizationId: call.organizationId,
+    householdId: call.householdId,
+    memberId: call.memberId,
+    callId: call.id,
+    callerVerified: call.callerVerified,
+  };
+}
+
+/** The saved plan, or a new one from the model, saved before anything is applied. */
+export async function planConsolidation(deps: ConsolidationDeps, call: Call): Promise<ConsolidationPlan> {
+  if (call.consolidationPlan !== null) return planSchema.parse(call.consolidationPlan);
+  const transcript = await deps.prisma.message.findMany({
+    where: { callId: call.id },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+  });
+  const plan = transcript.some((message) => message.role === 'user')
+    ? await askModel(deps, call, transcript)
+    : { summary: EMPTY_CALL_SUMMARY, steps: [] };
+  // Two workers may plan at once; the first plan saved is the one both apply.
+  const saved = await deps.prisma.call.updateMany({
+    where: { id: call.id, consolidationPlan: { equals: Prisma.DbNull } },
+    data: { consolidationPlan: plan },
+  });
+  if (saved.count === 1) return plan;
+  const winner = await deps.prisma.call.findUniqueOrThrow({ where: { id: call.id } });
+  return planSchema.parse(winner.consolidationPlan);
+}
+
+async function askModel(deps: ConsolidationDeps, call: Call, transcript: Message[]): Promise<ConsolidationPlan> {
+  const household = await deps.prisma.household.findUniqueOrThrow({ where: { id: call.householdId } });
+  const steps: ConsolidationPlan['steps'] = [];
+  const planned = new Set<string>(PLANNED_TOOLS);
+  const offered = new Set<string>([...PLANNED_TOOLS, ...READ_TOOLS]);
+  const recorder: AgentMemory = {
+    compileContext: (input) => deps.memory.compileContext(input),
+    toolDefinitions: deps.memory.toolDefinitions.filter((tool) => offered.has(tool.name)),
+    async runTool(input): Promise<ToolResult> {
+      if (!offered.has(input.name)) return { ok: false, output: `${input.name} is not available in this review.` };
+      if (!planned.has(input.name)) return deps.memory.runTool(input);
+      const args = typeof input.arguments === 'string' ? input.arguments : JSON.stringify(input.arguments);
+      steps.push({ tool: input.name as ConsolidationPlan['steps'][number]['tool'], arguments: args });
+      return { ok: true, output: 'Noted; it will be saved when you finish.' };
+    },
+    appendMessage: (input) => deps.memory.appendMessage(input),
+    contextPressure: (input) => deps.memory.contextPressure(input),
+    summarizeForEviction: (input) => deps.memory.summarizeForEviction(input),
+  };
+  const session = new AgentSession({
+    memory: recorder,
+    provider: deps.provider,
+    logger: deps.logger,
+    scope: scopeOf(call),
+    model: householdModel({ agentSettings: household.agentSettings, defaultModel: deps.provider.defaultModel }),
+    baseInstructions: CONSOLIDATION_INSTRUCTIONS,
+    maxSteps: deps.maxSteps,
+    recordToRecall: false,
+  });
+  const result = await session.turn({ text: renderTranscript(call, transcript) });
+  const summary = result.stopReason === 'answered' && result.reply.trim() ? result.reply.trim() : null;
+  return { summary, steps };
+}
+
+function renderTranscript(call: Call, transcript: Message[]): string {
+  const lines = transcript.map((message) => {
+    if (message.role === 'tool')
+      return `[${message.toolName ?? 'tool'} ${JSON.stringify(message.toolArgs)} → ${message.content}]`;
+    if (message.role === 'user') return `Caller: ${message.content}`;
+    if (message.role === 'assistant') return `Assistant: ${message.content}`;
+    return `(${message.content})`;
+  });
+  const when = call.startedAt.toISOString();
+  return `Transcript of the ${call.channel === 'text' ? 'chat' : 'call'} that started ${when}:\n${lines.join('\n')}`;
+}
+
+/** Applies each planned step once: a step whose mark is already in the database is skipped. */
+export async function applyConsolidation(deps: ConsolidationDeps, call: Call, plan: ConsolidationPlan): Promise<void> {
+  const scope = scopeOf(call);
+  for (const [index, step] of plan.steps.entries()) {
+    const key = `consolidation:${call.id}:${index}`;
+    if (await alreadyApplied(deps.prisma, call.id, key, step)) continue;
+    const result = await deps.memory.runTool({
+      name: step.tool,
+      arguments: step.arguments,
+      scope,
+      source: 'consolidation',
+      actor: key,
+    });
+    if (!result.ok)
+      deps.logger.warn(
+        { callId: call.id, step: index, tool: step.tool, output: result.output },
+        'consolidation step refused',
+      );
+  }
+}
+
+const archivalArgs = z.object({ content: z.string() });
+
+/** Block edits carry their key on the revision; archival facts are known by their call and text. */
+async function alreadyApplied(
+  prisma: PrismaClient,
+  callId: string,
+  key: string,
+  step: ConsolidationPlan['steps'][number],
+): Promise<boolean> {
+  if (step.tool !== 'archival_memory_insert') {
+    return (await prisma.blockRevision.count({ where: { callId, actor: key } })) > 0;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(step.arguments);
+  } catch {
+    return false; // the engine will refuse it with a message; nothing was written
+  }
+  const args = archivalArgs.safeParse(parsed);
+  if (!args.success) return false;
+  // The engine strips null bytes before storing, so compare what it stored.
+  const text = args.data.content.replaceAll('\u0000', '');
+  return (await prisma.passage.count({ where: { sourceCallId: callId, text } })) > 0;
+}
+
+/** The `consolidate-call` job: one per call (a second enqueue while one is queued is dropped). */
+export function consolidationJob(deps: ConsolidationDeps): JobType<{ callId: string }> {
+  return {
+    name: CONSOLIDATE_CALL_JOB,
+    schema: z.object({ callId: z.uuid() }),
+    policy: 'exclusive',
+    retryLimit: 3,
+    retryDelaySeconds: 30,
+    async handler(job) {
+      const outcome = await consolidateCall(deps, job.data.callId);
+      if (outcome !== 'consolidated') deps.logger.info({ callId: job.data.callId, outcome }, 'consolidation skipped');
+    },
+  };
+}

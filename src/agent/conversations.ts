@@ -1,0 +1,157 @@
+/**
+ * The text channel: the same agent, memory and loop as a phone call, over text. A conversation
+ * is a `Call` with channel `text`; its turns are in recall as they happen, so another instance
+ * (or this one after a restart) can continue it. Ending it enqueues consolidation, as hanging
+ * up does.
+ */
+import type { Call, PrismaClient } from '../db/index.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import type { JobQueue } from '../jobs/index.js';
+import type { Logger } from '../logger.js';
+import type { MemoryEngine } from '../memory/index.js';
+import { CONSOLIDATE_CALL_JOB } from './consolidation.js';
+import { AgentSession, type TurnResult } from './loop.js';
+import { householdModel, type ModelMessage, type ModelProvider } from './model.js';
+
+/** Live sessions kept per process; older ones are rebuilt from recall when they speak again. */
+const MAX_LIVE_SESSIONS = 500;
+
+export interface ConversationDeps {
+  prisma: PrismaClient;
+  memory: MemoryEngine;
+  provider: ModelProvider;
+  queue: Pick<JobQueue, 'send'>;
+  logger: Logger;
+  /** Model calls per turn (HEARTH_AGENT_MAX_STEPS). */
+  maxSteps: number;
+}
+
+export interface ConversationReply extends TurnResult {
+  conversationId: string;
+}
+
+/** Starts, continues and ends text conversations between a household member and the agent. */
+export class Conversations {
+  readonly #deps: ConversationDeps;
+  readonly #sessions = new Map<string, AgentSession>();
+
+  constructor(deps: ConversationDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * Sends one message as `memberId` and returns the agent's reply and the tools it used. Without
+   * `conversationId` a new conversation starts. The member is taken as verified: whoever sends
+   * on their behalf (an operator's key, the local CLI) is trusted with their memory.
+   */
+  async send(input: {
+    householdId: string;
+    memberId: string;
+    text: string;
+    conversationId?: string;
+    onTextDelta?: (delta: string) => void;
+  }): Promise<ConversationReply> {
+    const call = input.conversationId
+      ? await this.#openConversation({ ...input, conversationId: input.conversationId })
+      : await this.#startConversation(input);
+    const session = this.#sessions.get(call.id) ?? (await this.#resume(call));
+    const result = await session.turn({ text: input.text, onTextDelta: input.onTextDelta });
+    return { conversationId: call.id, ...result };
+  }
+
+  /**
+   * Ends a conversation and queues its consolidation; ending it twice is harmless. The job id is
+   * null when consolidation is already queued or done.
+   */
+  async end(input: {
+    householdId: string;
+    conversationId: string;
+  }): Promise<{ conversationId: string; consolidationJobId: string | null }> {
+    const call = await this.#find(input);
+    this.#sessions.delete(call.id);
+    if (call.status !== 'completed') {
+      await this.#deps.prisma.call.update({
+        where: { id: call.id },
+        data: { status: 'completed', endedAt: new Date() },
+      });
+    }
+    const consolidationJobId = call.consolidatedAt
+      ? null
+      : await this.#deps.queue.send({ name: CONSOLIDATE_CALL_JOB, data: { callId: call.id }, singletonKey: call.id });
+    return { conversationId: call.id, consolidationJobId };
+  }
+
+  async #startConversation(input: { householdId: string; memberId: string }): Promise<Call> {
+    const member = await this.#deps.prisma.member.findFirst({
+      where: { id: input.memberId, householdId: input.householdId },
+    });
+    if (!member) throw new NotFoundError(`No member ${input.memberId} in household ${input.householdId}.`);
+    return this.#deps.prisma.call.create({
+      data: {
+        organizationId: member.organizationId,
+        householdId: member.householdId,
+        memberId: member.id,
+        channel: 'text',
+        status: 'in_progress',
+        callerVerified: true,
+      },
+    });
+  }
+
+  async #openConversation(input: { householdId: string; memberId: string; conversationId: string }): Promise<Call> {
+    const call = await this.#find(input);
+    if (call.memberId !== input.memberId) {
+      throw new ConflictError(`Conversation ${call.id} belongs to another member; start a new one for this member.`);
+    }
+    if (call.status === 'completed') {
+      throw new ConflictError(`Conversation ${call.id} has ended; send without conversationId to start a new one.`);
+    }
+    return call;
+  }
+
+  async #find(input: { householdId: string; conversationId: string }): Promise<Call> {
+    const call = await this.#deps.prisma.call.findFirst({
+      where: { id: input.conversationId, householdId: input.householdId, channel: 'text' },
+    });
+    if (!call) throw new NotFoundError(`No conversation ${input.conversationId} in household ${input.householdId}.`);
+    return call;
+  }
+
+  /** A session for `call`, with the spoken turns of its recall as history (tool calls stay in recall only). */
+  async #resume(call: Call): Promise<AgentSession> {
+    const { prisma, memory, provider, logger, maxSteps } = this.#deps;
+    const [household, earlier] = await Promise.all([
+      prisma.household.findUniqueOrThrow({ where: { id: call.householdId } }),
+      prisma.message.findMany({
+        where: { callId: call.id, role: { in: ['user', 'assistant'] } },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      }),
+    ]);
+    const history: ModelMessage[] = earlier.map((message) =>
+      message.role === 'user'
+        ? { role: 'user', content: message.content }
+        : { role: 'assistant', content: message.content },
+    );
+    const session = new AgentSession({
+      memory,
+      provider,
+      logger,
+      scope: {
+        organizationId: call.organizationId,
+        householdId: call.householdId,
+        memberId: call.memberId,
+        callId: call.id,
+        callerVerified: call.callerVerified,
+      },
+      model: householdModel({ agentSettings: household.agentSettings, defaultModel: provider.defaultModel }),
+      maxSteps,
+      history,
+    });
+    this.#sessions.set(call.id, session);
+    if (this.#sessions.size > MAX_LIVE_SESSIONS) {
+      const oldest = this.#sessions.keys().next().value;
+      if (oldest !== undefined) this.#sessions.delete(oldest);
+    }
+    return session;
+  }
+}

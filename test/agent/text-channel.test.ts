@@ -1,0 +1,191 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Conversations, consolidationJob, conversationRoutes, createModelProvider } from '../../src/agent/index.js';
+import type { Database } from '../../src/db/index.js';
+import { createQueue, type JobQueue } from '../../src/jobs/index.js';
+import { createLogger } from '../../src/logger.js';
+import type { MemoryEngine } from '../../src/memory/index.js';
+import { hashEmbedder } from '../memory/helpers.js';
+import { createTestDatabase } from '../support/database.js';
+import { type OpenAIStub, startOpenAIStub } from '../support/openai-stub.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+const logger = createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' });
+
+let db: Database;
+let stub: OpenAIStub;
+let queue: JobQueue;
+let server: TestServer;
+let key: string;
+let householdId: string;
+let nana: string;
+let chidi: string;
+
+interface Reply {
+  conversationId: string;
+  reply: string;
+  stopReason: string;
+  toolCalls: Array<{ name: string; arguments: string; ok: boolean; output: string }>;
+}
+
+async function call(method: string, path: string, body?: unknown, apiKey = key) {
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${apiKey}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function createOrganization(name: string) {
+  const { createApiKey, createOrganization: create } = await import('../../src/admin/index.js');
+  const organization = await create(db.prisma, name);
+  return (await createApiKey(db.prisma, { organizationId: organization.id, name: 'test' })).key;
+}
+
+function agentOn(memory: MemoryEngine) {
+  const provider = createModelProvider({
+    apiKey: 'sk-test',
+    baseUrl: stub.url,
+    defaultModel: 'gpt-test',
+    maxRetries: 0,
+  });
+  return { prisma: db.prisma, memory, provider, logger, maxSteps: 4 };
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  stub = await startOpenAIStub();
+  queue = createQueue({ db, logger, pollingIntervalSeconds: 0.5 });
+  await queue.start();
+  server = await startTestServer(
+    db,
+    {},
+    {
+      embedder: hashEmbedder(),
+      adminRoutes: (memory) => conversationRoutes(new Conversations({ ...agentOn(memory), queue })),
+    },
+  );
+  await queue.register(consolidationJob(agentOn(server.memory)));
+  key = await createOrganization('Text channel');
+  const household = await call('POST', '/v1/households', { name: 'The Okafors', timezone: 'Europe/London' });
+  householdId = household.body.id as string;
+  nana = (await call('POST', `/v1/households/${householdId}/members`, { name: 'Adaeze', phone: '+15555550181' })).body
+    .id as string;
+  chidi = (await call('POST', `/v1/households/${householdId}/members`, { name: 'Chidi', phone: '+15555550182' })).body
+    .id as string;
+});
+afterAll(async () => {
+  await server.close();
+  await queue.stop();
+  await stub.close();
+  await db.close();
+});
+beforeEach(() => stub.reset());
+
+describe('POST /v1/households/:householdId/messages', () => {
+  it('answers with the reply and the tools used; another member then sees the shared memory', async () => {
+    stub.queueChat(
+      {
+        toolCalls: [
+          { name: 'core_memory_append', arguments: { label: 'household', content: 'The cat is called Miso.' } },
+        ],
+      },
+      { text: 'I will remember Miso.' },
+    );
+    const first = await call('POST', `/v1/households/${householdId}/messages`, {
+      memberId: nana,
+      text: 'Our new cat is called Miso.',
+    });
+    expect(first.status).toBe(200);
+    const reply = first.body as unknown as Reply;
+    expect(reply).toMatchObject({ reply: 'I will remember Miso.', stopReason: 'answered' });
+    expect(reply.toolCalls).toEqual([
+      {
+        name: 'core_memory_append',
+        arguments: JSON.stringify({ label: 'household', content: 'The cat is called Miso.' }),
+        ok: true,
+        output: expect.stringContaining('Appended to'),
+      },
+    ]);
+
+    // The same conversation continues with its history.
+    stub.queueChat({ text: 'Yes, Miso.' });
+    const second = await call('POST', `/v1/households/${householdId}/messages`, {
+      memberId: nana,
+      text: 'What is the cat called?',
+      conversationId: reply.conversationId,
+    });
+    expect(second.body).toMatchObject({ conversationId: reply.conversationId, reply: 'Yes, Miso.' });
+    expect(JSON.stringify(stub.chatRequests().at(-1)?.messages)).toContain('Our new cat is called Miso.');
+
+    // Chidi's new conversation starts with the shared block in its instructions.
+    stub.queueChat({ text: 'Your family cat is Miso.' });
+    const chidis = await call('POST', `/v1/households/${householdId}/messages`, { memberId: chidi, text: 'Any pets?' });
+    expect((chidis.body as unknown as Reply).conversationId).not.toBe(reply.conversationId);
+    expect(stub.chatRequests().at(-1)?.messages[0]?.content).toContain('The cat is called Miso.');
+  });
+
+  it('ends a conversation and consolidates it once', async () => {
+    stub.queueChat({ text: 'Hello Adaeze.' });
+    const started = await call('POST', `/v1/households/${householdId}/messages`, { memberId: nana, text: 'Hello!' });
+    const conversationId = (started.body as unknown as Reply).conversationId;
+    stub.queueChat({ text: 'Adaeze said hello.' });
+    const ended = await call('POST', `/v1/households/${householdId}/conversations/${conversationId}/end`);
+    expect(ended).toEqual({ status: 200, body: { conversationId, status: 'completed' } });
+    await vi.waitFor(
+      async () =>
+        expect((await db.prisma.call.findUniqueOrThrow({ where: { id: conversationId } })).summary).toBe(
+          'Adaeze said hello.',
+        ),
+      { timeout: 20_000, interval: 100 },
+    );
+    expect((await call('POST', `/v1/households/${householdId}/conversations/${conversationId}/end`)).status).toBe(200);
+
+    const after = await call('POST', `/v1/households/${householdId}/messages`, {
+      memberId: nana,
+      text: 'Still there?',
+      conversationId,
+    });
+    expect(after.status).toBe(409);
+    expect(after.body).toMatchObject({ error: { code: 'conflict', message: expect.stringContaining('has ended') } });
+  });
+
+  it('gives each bad request its 4xx and asks no model', async () => {
+    const path = `/v1/households/${householdId}/messages`;
+    const cases: Array<[unknown, number, string]> = [
+      [{ memberId: nana }, 400, 'invalid_request'],
+      [{ memberId: nana, text: '   ' }, 400, 'invalid_request'],
+      [{ memberId: nana, text: 'hi', mood: 'happy' }, 400, 'invalid_request'],
+      [{ memberId: 'not-a-uuid', text: 'hi' }, 400, 'invalid_request'],
+      [{ memberId: '00000000-0000-4000-8000-000000000000', text: 'hi' }, 404, 'not_found'],
+      [{ memberId: nana, text: 'hi', conversationId: '00000000-0000-4000-8000-000000000000' }, 404, 'not_found'],
+    ];
+    for (const [body, status, code] of cases) {
+      const response = await call('POST', path, body);
+      expect({ body, status: response.status, code: (response.body.error as { code: string }).code }).toEqual({
+        body,
+        status,
+        code,
+      });
+    }
+    // Another organization's key cannot reach this household, nor its members.
+    const otherKey = await createOrganization('Elsewhere');
+    const foreign = await call('POST', path, { memberId: nana, text: 'hi' }, otherKey);
+    expect(foreign.status).toBe(404);
+    expect(stub.chatRequests()).toHaveLength(0);
+  });
+
+  it('is listed in the OpenAPI document', async () => {
+    const response = await fetch(`${server.url}/v1/openapi.json`);
+    const document = (await response.json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/households/{householdId}/messages',
+        '/v1/households/{householdId}/conversations/{conversationId}/end',
+      ]),
+    );
+  });
+});

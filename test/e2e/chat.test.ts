@@ -1,0 +1,73 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runHearth } from '../support/cli.js';
+import { type OpenAIStub, startOpenAIStub } from '../support/openai-stub.js';
+
+let stub: OpenAIStub;
+beforeAll(async () => {
+  stub = await startOpenAIStub();
+});
+afterAll(() => stub.close());
+
+describe('hearth chat', () => {
+  it('holds a conversation that changes memory, and a second session (another member) sees it', async () => {
+    const env = {
+      HEARTH_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'hearth-chat-')),
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: stub.url,
+    };
+    const seeded = await runHearth(['seed', '--demo'], env);
+    expect(seeded.code).toBe(0);
+    const householdId = /household\s+(\S+)/.exec(seeded.stdout)?.[1];
+    const [grandmother, son] = /members\s+(\S+), (\S+)/.exec(seeded.stdout)?.slice(1) ?? [];
+    expect(householdId && grandmother && son).toBeTruthy();
+
+    stub.queueChat(
+      {
+        toolCalls: [
+          { name: 'core_memory_append', arguments: { label: 'household', content: 'The dog is called Biscuit.' } },
+        ],
+      },
+      { text: 'Biscuit is a lovely name.' },
+      { text: 'Adaeze told us the dog is called Biscuit.' }, // the consolidation's summary
+    );
+    const first = await runHearth(
+      ['chat', '--household', householdId!, '--member', grandmother!],
+      env,
+      'Our dog is called Biscuit.\n/exit\n',
+    );
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('hearth> Biscuit is a lovely name.');
+    expect(first.stderr).toContain('core_memory_append ✓');
+    expect(first.stderr).toContain('Saved. Summary: Adaeze told us the dog is called Biscuit.');
+
+    stub.queueChat({ text: 'Your dog is Biscuit.' }, { text: 'Chidi asked about the dog.' });
+    const second = await runHearth(
+      ['chat', '--household', householdId!, '--member', son!],
+      env,
+      'What is our dog called?\n',
+    );
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('hearth> Your dog is Biscuit.');
+    const requests = stub.chatRequests();
+    const chidisFirstRequest = requests.findIndex((request) =>
+      JSON.stringify(request.messages).includes('What is our dog called?'),
+    );
+    const instructions = String(requests[chidisFirstRequest]?.messages[0]?.content);
+    expect(instructions).toContain('The dog is called Biscuit.');
+    expect(instructions).toContain('Chidi Okafor');
+  });
+
+  it('refuses a member of another household, naming it', async () => {
+    const env = {
+      HEARTH_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'hearth-chat-')),
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: stub.url,
+    };
+    const id = '00000000-0000-4000-8000-000000000000';
+    const result = await runHearth(['chat', '--household', id, '--member', id], env, 'hello\n');
+    expect(result).toMatchObject({ code: 2, stderr: expect.stringContaining(`No member ${id}`) });
+  });
+});
