@@ -101,3 +101,9 @@ export class RateLimitedError extends HearthError {
   override readonly code = 'rate_limited';
   override readonly httpStatus = 429;
 }
+
+/** A dependency answered but refused the request (a rejected key, an unknown model): fix the configuration (502). */
+export class UpstreamError extends HearthError {
+  override readonly code = 'upstream_error';
+  override readonly httpStatus = 502;
+}

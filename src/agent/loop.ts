@@ -102,7 +102,7 @@ export class AgentSession {
     return this.#messages;
   }
 
-  /** Runs one turn. Throws `UnavailableError` when the model provider fails (the user turn is already in recall). */
+  /** Runs one turn. Throws the provider's `UnavailableError` or `UpstreamError` when it fails (the user turn is already in recall). */
   async turn(input: {
     text: string;
     signal?: AbortSignal;
@@ -143,8 +143,8 @@ export class AgentSession {
         'agent step',
       );
       if (completion.text) await this.#record({ role: 'assistant', content: completion.text });
-      this.#messages.push({ role: 'assistant', content: completion.text, toolCalls: completion.toolCalls });
       if (completion.toolCalls.length === 0) {
+        this.#messages.push({ role: 'assistant', content: completion.text });
         return { reply: completion.text, toolCalls, steps: step, stopReason: 'answered' as const, usage };
       }
       // Parallel calls run together; writes to one block are compare-and-swap in the engine.
@@ -159,6 +159,11 @@ export class AgentSession {
           toolArgs: parseArguments(call.arguments),
           toolCallId: call.id,
         });
+      }
+      // The calls and their results join the live context together, once all are recorded: a
+      // call without its result would make every later request to the provider invalid.
+      this.#messages.push({ role: 'assistant', content: completion.text, toolCalls: completion.toolCalls });
+      for (const { call, result } of results) {
         this.#messages.push({ role: 'tool', toolCallId: call.id, content: result.output });
         toolCalls.push({ ...call, ...result });
       }

@@ -49,7 +49,10 @@ export interface Completion {
   model: string;
 }
 
-/** A chat model with tools. Failures are `UnavailableError`s whose message says what to fix. */
+/**
+ * A chat model with tools. Failures say what to fix: `UnavailableError` when the provider is
+ * unreachable, slow or overloaded; `UpstreamError` when it refused (key, model, request).
+ */
 export interface ModelProvider {
   /** False when neither `OPENAI_API_KEY` nor `OPENAI_BASE_URL` is set: every call then fails. */
   readonly configured: boolean;

@@ -21,7 +21,7 @@ import type {
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
 import type { Config } from '../config/index.js';
-import { UnavailableError } from '../errors.js';
+import { UnavailableError, UpstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Completion, CompletionRequest, ModelMessage, ModelProvider, ModelTool } from './model.js';
 
@@ -124,13 +124,22 @@ class OpenAIChatProvider implements ModelProvider {
       messages: [{ role: 'system', content: request.instructions }, ...request.messages.map(toWireMessage)],
       ...(request.tools?.length ? { tools: request.tools.map(toWireTool) } : {}),
     };
+    // The SDK's timeout stops at the response headers: a server that then stalls would hang the
+    // turn. A deadline covers the whole exchange (one interval more than the SDK's own attempts,
+    // so its header timeout reports first), and a stream must keep sending chunks.
+    const attempts = this.#maxRetries + 1;
+    const deadline = new Deadline((attempts + 1) * this.#timeoutMs + this.#maxRetries * RETRY_BACKOFF_ALLOWANCE_MS);
+    const signal = request.signal ? AbortSignal.any([request.signal, deadline.signal]) : deadline.signal;
     try {
       const completion = request.onTextDelta
-        ? await this.#stream(client, params, request.onTextDelta, request.signal)
-        : await client.chat.completions.create(params, { signal: request.signal });
+        ? await this.#stream(client, params, request.onTextDelta, signal, () => deadline.reset(this.#timeoutMs))
+        : await client.chat.completions.create(params, { signal });
       return fromWire(completion);
     } catch (error) {
+      if (deadline.signal.aborted && !request.signal?.aborted) throw this.#timedOut(error, model);
       throw this.#unavailable(error, model);
+    } finally {
+      deadline.clear();
     }
   }
 
@@ -138,14 +147,24 @@ class OpenAIChatProvider implements ModelProvider {
     client: OpenAI,
     params: ChatCompletionCreateParamsNonStreaming,
     onTextDelta: (delta: string) => void,
-    signal: AbortSignal | undefined,
+    signal: AbortSignal,
+    onChunk: () => void,
   ): Promise<ChatCompletion> {
     const stream = client.chat.completions.stream(
       { ...params, stream: true, stream_options: { include_usage: true } },
       { signal },
     );
+    stream.on('chunk', onChunk);
     stream.on('content', (delta) => onTextDelta(delta));
     return stream.finalChatCompletion();
+  }
+
+  #timedOut(error: unknown, model: string): UnavailableError {
+    return new UnavailableError(
+      `The model provider at ${this.#baseUrl} started a reply but stopped sending it. ` +
+        'Check that it is up, or raise HEARTH_MODEL_TIMEOUT_MS.',
+      { cause: error, details: { reason: 'timeout', model } },
+    );
   }
 
   /** The SDK's error, after its retries, as a message that says what to do about it. */
@@ -154,6 +173,9 @@ class OpenAIChatProvider implements ModelProvider {
     const at = `the model provider at ${this.#baseUrl}`;
     const fail = (reason: string, message: string, status?: number) =>
       new UnavailableError(message, { cause: error, details: { reason, model, ...(status ? { status } : {}) } });
+    // The provider answered but refused: retrying will not help, the configuration must change.
+    const refuse = (reason: string, message: string, status?: number) =>
+      new UpstreamError(message, { cause: error, details: { reason, model, ...(status ? { status } : {}) } });
     if (error instanceof APIUserAbortError) return fail('aborted', 'The model request was cancelled.');
     if (error instanceof APIConnectionTimeoutError) {
       return fail(
@@ -168,14 +190,14 @@ class OpenAIChatProvider implements ModelProvider {
       );
     }
     if (error instanceof AuthenticationError || error instanceof PermissionDeniedError) {
-      return fail(
+      return refuse(
         'rejected_key',
         `${capitalize(at)} refused the API key (${error.status}): check OPENAI_API_KEY.`,
         error.status,
       );
     }
     if (error instanceof NotFoundError) {
-      return fail(
+      return refuse(
         'unknown_model',
         `${capitalize(at)} does not offer model "${model}" (404): check HEARTH_MODEL or the household's agentSettings.model.`,
         404,
@@ -196,13 +218,39 @@ class OpenAIChatProvider implements ModelProvider {
       );
     }
     if (error instanceof APIError) {
-      return fail('rejected_request', `${capitalize(at)} rejected the request: ${error.message}`, error.status);
+      return refuse('rejected_request', `${capitalize(at)} rejected the request: ${error.message}`, error.status);
     }
     if (error instanceof OpenAIError) {
-      return fail('bad_reply', `${capitalize(at)} sent a reply Hearth could not read: ${error.message}`);
+      return refuse('bad_reply', `${capitalize(at)} sent a reply Hearth could not read: ${error.message}`);
     }
     // Not the SDK's: e.g. the caller's onTextDelta threw. Theirs to handle.
     return error;
+  }
+}
+
+/** Room for the SDK's backoff between attempts (it waits at most 8 s). */
+const RETRY_BACKOFF_ALLOWANCE_MS = 8_000;
+
+/** An abort signal on a timer that can be re-armed (each stream chunk buys another interval). */
+class Deadline {
+  readonly #controller = new AbortController();
+  #timer: NodeJS.Timeout;
+
+  constructor(ms: number) {
+    this.#timer = setTimeout(() => this.#controller.abort(), ms);
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  reset(ms: number): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#controller.abort(), ms);
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
   }
 }
 

@@ -198,6 +198,38 @@ describe('a turn', () => {
   });
 });
 
+describe('storage failures', () => {
+  it('keeps the live context valid when recording a tool result fails, so the next turn works', async () => {
+    const scope = await scopeFor(household.sam);
+    let failNextToolRecord = true;
+    const flaky: AgentSessionOptions['memory'] = {
+      compileContext: (input) => engine.compileContext(input),
+      toolDefinitions: engine.toolDefinitions,
+      runTool: (input) => engine.runTool(input),
+      contextPressure: (input) => engine.contextPressure(input),
+      summarizeForEviction: (input) => engine.summarizeForEviction(input),
+      async appendMessage(input) {
+        if (input.role === 'tool' && failNextToolRecord) {
+          failNextToolRecord = false;
+          throw new Error('the database went away');
+        }
+        return engine.appendMessage(input);
+      },
+    };
+    const conversation = session(scope, { memory: flaky });
+    stub.queueChat({ toolCalls: [{ name: 'archival_memory_search', arguments: { query: 'cat' } }] });
+    await expect(conversation.turn({ text: 'What do you know about the cat?' })).rejects.toThrow(
+      'the database went away',
+    );
+
+    stub.queueChat({ text: 'Sorry, where were we?' });
+    const next = await conversation.turn({ text: 'Hello again.' });
+    expect(next.reply).toBe('Sorry, where were we?');
+    const sent = stub.chatRequests().at(-1)?.messages ?? [];
+    expect(sent.some((message) => message.role === 'tool' || (message.tool_calls?.length ?? 0) > 0)).toBe(false);
+  });
+});
+
 describe('provider failures', () => {
   it('retries a 500 and answers, streaming the reply', async () => {
     stub.queueChat({ error: { status: 500 }, headers: { 'retry-after-ms': '0' } }, { text: 'Recovered, all good.' });

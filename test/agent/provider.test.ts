@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createModelProvider,
@@ -8,7 +9,7 @@ import {
   modelProviderFromConfig,
 } from '../../src/agent/index.js';
 import { loadConfig } from '../../src/config/index.js';
-import { UnavailableError } from '../../src/errors.js';
+import { type HearthError, UnavailableError, UpstreamError } from '../../src/errors.js';
 import { type OpenAIStub, startOpenAIStub } from '../support/openai-stub.js';
 
 let stub: OpenAIStub;
@@ -30,13 +31,18 @@ const appendTool: ModelTool = {
 };
 const question = [{ role: 'user' as const, content: 'What is the cat called?' }];
 
-async function failure(promise: Promise<unknown>): Promise<UnavailableError> {
+async function failure<E extends HearthError = UnavailableError>(
+  promise: Promise<unknown>,
+  type: new (...args: never[]) => E = UnavailableError as unknown as new (
+    ...args: never[]
+  ) => E,
+): Promise<E> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(UnavailableError);
-  return error as UnavailableError;
+  expect(error).toBeInstanceOf(type);
+  return error as E;
 }
 
 describe('completions', () => {
@@ -220,9 +226,13 @@ describe('failures', () => {
   it('names the setting to fix for a refused key and an unknown model, without retrying', async () => {
     stub.queueChat({ error: { status: 401 } }, { error: { status: 404 } });
     const model = provider({ maxRetries: 2 });
-    const refused = await failure(model.complete({ instructions: 'i', messages: question }));
+    const refused = await failure(model.complete({ instructions: 'i', messages: question }), UpstreamError);
     expect(refused.message).toContain('OPENAI_API_KEY');
-    const unknown = await failure(model.complete({ model: 'gpt-nope', instructions: 'i', messages: question }));
+    expect(refused.httpStatus).toBe(502);
+    const unknown = await failure(
+      model.complete({ model: 'gpt-nope', instructions: 'i', messages: question }),
+      UpstreamError,
+    );
     expect(unknown.message).toContain('"gpt-nope"');
     expect(unknown.message).toContain('agentSettings.model');
     expect(stub.chatRequests()).toHaveLength(2);
@@ -266,5 +276,68 @@ describe('summarizer', () => {
       createSummarizer({ provider: provider() }).summarize([{ role: 'user', content: 'hi' }]),
     );
     expect(error.details).toMatchObject({ reason: 'empty_summary' });
+  });
+});
+
+describe('a provider that stalls after answering the headers', () => {
+  /** A server that sends 200 and, when streaming, one chunk, then never finishes the body. */
+  async function stallingServer() {
+    const sockets = new Set<import('node:net').Socket>();
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        const streaming = (JSON.parse(body) as { stream?: boolean }).stream === true;
+        res.writeHead(200, { 'content-type': streaming ? 'text/event-stream' : 'application/json' });
+        if (streaming) {
+          const chunk = {
+            id: 'c1',
+            object: 'chat.completion.chunk',
+            created: 0,
+            model: 'm',
+            choices: [{ index: 0, delta: { role: 'assistant', content: 'Hel' }, finish_reason: null }],
+          };
+          res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+        } else {
+          res.write('{"id":"c1","object":"chat.completion",');
+        }
+      });
+    });
+    server.on('connection', (socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    return {
+      url: `http://127.0.0.1:${port}/v1`,
+      close: () => {
+        for (const socket of sockets) socket.destroy();
+        return new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
+  }
+
+  it('times out instead of hanging, streaming or not', async () => {
+    const stalling = await stallingServer();
+    try {
+      const model = createModelProvider({
+        apiKey: 'sk-test',
+        baseUrl: stalling.url,
+        defaultModel: 'm',
+        timeoutMs: 300,
+        maxRetries: 0,
+      });
+      const whole = await failure(model.complete({ instructions: 'i', messages: question }));
+      expect(whole.details).toMatchObject({ reason: 'timeout' });
+      expect(whole.message).toContain('HEARTH_MODEL_TIMEOUT_MS');
+      const deltas: string[] = [];
+      const streamed = await failure(
+        model.complete({ instructions: 'i', messages: question, onTextDelta: (delta) => deltas.push(delta) }),
+      );
+      expect(streamed.details).toMatchObject({ reason: 'timeout' });
+      expect(deltas).toEqual(['Hel']);
+    } finally {
+      await stalling.close();
+    }
   });
 });
