@@ -9,37 +9,28 @@ import { z } from 'zod';
 import { Prisma, type PrismaClient } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import type { Embedder } from './embeddings/index.js';
+import { MAX_PASSAGE_CHARS, MAX_TAG_CHARS, MAX_TAGS } from './limits.js';
 import { hybridSearch } from './ranking.js';
 import { checkPaging } from './recall.js';
 import { parseOrThrow, stripNullBytes } from './schemas.js';
-import type { PassageHit, PassageView, SearchPage } from './types.js';
-
-/** A passage is one fact or a short paragraph; longer material belongs in several. */
-export const MAX_PASSAGE_CHARS = 4000;
-/** Tags one passage may carry. */
-export const MAX_TAGS = 10;
-const MAX_TAG_CHARS = 40;
+import type { InsertPassageInput, PassageHit, PassageSearchInput, PassageView, SearchPage } from './types.js';
 
 /** Tags are matched case-insensitively: stored trimmed and lower-case, without duplicates. */
 const tagsSchema = z
-  .array(z.string().trim().toLowerCase().min(1).max(MAX_TAG_CHARS))
+  .array(
+    z.string().transform(stripNullBytes).pipe(z.string().trim().toLowerCase().min(1, 'is empty').max(MAX_TAG_CHARS)),
+  )
   .max(MAX_TAGS)
   .transform((tags) => [...new Set(tags)]);
 
-const passageTextSchema = z
-  .string()
-  .transform(stripNullBytes)
-  .pipe(z.string().trim().min(1, 'the text is empty').max(MAX_PASSAGE_CHARS));
+/** A passage's fields as stored; errors name the field (`text: is empty`, `tags.0: is empty`). */
+const passageSchema = z.object({
+  text: z.string().transform(stripNullBytes).pipe(z.string().trim().min(1, 'is empty').max(MAX_PASSAGE_CHARS)),
+  tags: tagsSchema,
+});
 
 /** Which passages a search covers. */
-type PassageFilter = {
-  householdId: string;
-  /** undefined: every passage of the household; null: household-wide only; an id: household-wide plus that member's. */
-  memberId?: string | null;
-  tags?: string[];
-  start?: Date;
-  end?: Date;
-};
+type PassageFilter = Omit<PassageSearchInput, 'query' | 'limit' | 'page'>;
 
 type PassageRow = Prisma.PassageModel;
 
@@ -74,16 +65,8 @@ export class ArchivalStore {
    * Stores a passage with its embedding. If the embedding service fails the fact is kept
    * anyway, without a vector (full-text search still finds it), rather than lost.
    */
-  async insert(input: {
-    organizationId: string;
-    householdId: string;
-    memberId?: string | null;
-    text: string;
-    tags?: string[];
-    sourceCallId?: string | null;
-  }): Promise<PassageView> {
-    const text = parseOrThrow(passageTextSchema, input.text);
-    const tags = parseOrThrow(tagsSchema, input.tags ?? []);
+  async insert(input: InsertPassageInput): Promise<PassageView> {
+    const { text, tags } = parseOrThrow(passageSchema, { text: input.text, tags: input.tags ?? [] });
     const embedding = await this.#embed(text);
     const id = randomUUID();
     const [row] = await this.#prisma.$transaction([
@@ -116,11 +99,9 @@ export class ArchivalStore {
   }
 
   /** Hybrid search over the filtered passages. */
-  async search(
-    input: PassageFilter & { query: string; limit?: number; page?: number },
-  ): Promise<SearchPage<PassageHit>> {
+  async search(input: PassageSearchInput): Promise<SearchPage<PassageHit>> {
     const { limit, page } = checkPaging(input);
-    const tags = input.tags ? parseOrThrow(tagsSchema, input.tags) : [];
+    const { tags } = parseOrThrow(passageSchema.pick({ tags: true }), { tags: input.tags ?? [] });
     const { rows, hasMore } = await hybridSearch<PassageView>({
       prisma: this.#prisma,
       table: 'passages',

@@ -5,12 +5,12 @@
  * processes are caught by the version check, and the loser re-reads and decides again.
  */
 import type { PrismaClient } from '../db/index.js';
-import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.js';
-import { type BlockRef, changeOf, describeRef, ownerKeyOf, revisionSourceFields, toBlockView } from './blocks.js';
+import { ConflictError, PreconditionFailedError, ValidationError } from '../errors.js';
+import { type BlockStore, blockNotFound, changeOf, ownerKeyOf, revisionSourceFields, toBlockView } from './blocks.js';
 import type { MemoryEvents } from './events.js';
 import { KeyedMutex } from './mutex.js';
 import { type BlockChangesInput, blockChangesSchema, parseOrThrow } from './schemas.js';
-import type { BlockView, RevisionSourceInput } from './types.js';
+import type { BlockChanges, BlockRef, BlockView, RevisionSourceInput } from './types.js';
 
 /**
  * How often an agent edit re-reads and re-applies after losing a race before giving up. Each
@@ -36,12 +36,14 @@ export type EditOutcome =
 /** Applies block writes with compare-and-swap, revisions and change events. */
 export class BlockWriter {
   readonly #prisma: PrismaClient;
+  readonly #store: BlockStore;
   readonly #events: MemoryEvents;
   readonly #now: () => Date;
   readonly #mutex = new KeyedMutex();
 
-  constructor(options: { prisma: PrismaClient; events: MemoryEvents; now: () => Date }) {
+  constructor(options: { prisma: PrismaClient; store: BlockStore; events: MemoryEvents; now: () => Date }) {
     this.#prisma = options.prisma;
+    this.#store = options.store;
     this.#events = options.events;
     this.#now = options.now;
   }
@@ -60,7 +62,7 @@ export class BlockWriter {
     return this.#mutex.run(key, async () => {
       let current: BlockView | undefined;
       for (let attempt = 1; attempt <= MAX_EDIT_ATTEMPTS; attempt++) {
-        current = await this.#read(input.ref);
+        current = await this.#store.find(input.ref);
         if (!current)
           return { kind: 'refused', message: `Block "${input.ref.label}" no longer exists`, block: undefined };
         const decision = await input.decide(current, attempt);
@@ -85,12 +87,12 @@ export class BlockWriter {
   async update(input: {
     ref: BlockRef;
     expectedVersion: number;
-    changes: BlockChangesInput;
+    changes: BlockChanges;
     source: RevisionSourceInput;
   }): Promise<BlockView> {
     const changes = parseOrThrow(blockChangesSchema, input.changes);
     return this.#mutex.run(blockKey(input.ref), async () => {
-      const current = await this.#readOrThrow(input.ref);
+      const current = await this.#store.get(input.ref);
       if (current.version !== input.expectedVersion) throw staleVersion(current, input.expectedVersion);
       checkFits({
         ref: input.ref,
@@ -102,7 +104,7 @@ export class BlockWriter {
       const written = await this.#swap(current, changes, input.source);
       if (written) return written;
       // Another process wrote between our read and our swap.
-      throw staleVersion((await this.#read(input.ref)) ?? current, input.expectedVersion);
+      throw staleVersion((await this.#store.find(input.ref)) ?? current, input.expectedVersion);
     });
   }
 
@@ -125,28 +127,8 @@ export class BlockWriter {
       },
     });
     if (outcome.kind !== 'refused') return outcome.block;
-    if (!outcome.block)
-      throw new NotFoundError(`No block ${describeRef(input.ref)} in household ${input.ref.householdId}.`);
+    if (!outcome.block) throw blockNotFound(input.ref);
     throw new ConflictError(`${outcome.message}.`);
-  }
-
-  async #read(ref: BlockRef): Promise<BlockView | undefined> {
-    const row = await this.#prisma.memoryBlock.findUnique({
-      where: {
-        householdId_ownerKey_label: {
-          householdId: ref.householdId,
-          ownerKey: ownerKeyOf(ref.memberId),
-          label: ref.label,
-        },
-      },
-    });
-    return row ? toBlockView(row) : undefined;
-  }
-
-  async #readOrThrow(ref: BlockRef): Promise<BlockView> {
-    const block = await this.#read(ref);
-    if (!block) throw new NotFoundError(`No block ${describeRef(ref)} in household ${ref.householdId}.`);
-    return block;
   }
 
   /** The compare-and-swap: null when `current.version` is no longer the block's version. */

@@ -4,16 +4,33 @@
  */
 import { Prisma, type PrismaClient } from '../db/index.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import { CALLER_BLOCK, DEFAULT_LABELS, HOUSEHOLD_BLOCK, HOUSEHOLD_DEFAULT_BLOCKS, PERSONA_BLOCK } from './defaults.js';
+import {
+  CALLER_BLOCK,
+  DEFAULT_LABELS,
+  HOUSEHOLD_BLOCK,
+  HOUSEHOLD_DEFAULT_BLOCKS,
+  type OwnerKind,
+  PERSONA_BLOCK,
+} from './defaults.js';
 import type { BlockChange, MemoryEvents } from './events.js';
+import { DEFAULT_BLOCK_CHAR_LIMIT } from './limits.js';
 import { blockCreateSchema, parseOrThrow } from './schemas.js';
-import type { BlockView, RevisionSourceInput, SessionScope } from './types.js';
+import type {
+  BlockRef,
+  BlockView,
+  CreateBlockInput,
+  HouseholdDefaultsInput,
+  MemberDefaultsInput,
+  RevisionSourceInput,
+  SessionScope,
+} from './types.js';
 
 type BlockRow = Prisma.MemoryBlockModel;
 type Db = PrismaClient | Prisma.TransactionClient;
 
-/** Which block: shared (memberId null) or a member's, by label. */
-export type BlockRef = { householdId: string; memberId: string | null; label: string };
+function ownerKindOf(memberId: string | null): OwnerKind {
+  return memberId === null ? 'shared' : 'member';
+}
 
 /** Shared blocks have owner key ''; Postgres treats NULLs as distinct in unique indexes. */
 export function ownerKeyOf(memberId: string | null): string {
@@ -71,6 +88,11 @@ export function describeRef(ref: Pick<BlockRef, 'memberId' | 'label'>): string {
   return ref.memberId === null ? `"${ref.label}"` : `"${ref.label}" of member ${ref.memberId}`;
 }
 
+/** The 404 for a block that does not exist. */
+export function blockNotFound(ref: BlockRef): NotFoundError {
+  return new NotFoundError(`No block ${describeRef(ref)} in household ${ref.householdId}.`);
+}
+
 /** Reads, creates and deletes blocks; publishes a change for each create and delete. */
 export class BlockStore {
   readonly #prisma: PrismaClient;
@@ -106,8 +128,8 @@ export class BlockStore {
   }
 
   /** The block, or undefined. */
-  async find(ref: BlockRef, db: Db = this.#prisma): Promise<BlockView | undefined> {
-    const row = await db.memoryBlock.findUnique({
+  async find(ref: BlockRef): Promise<BlockView | undefined> {
+    const row = await this.#prisma.memoryBlock.findUnique({
       where: {
         householdId_ownerKey_label: {
           householdId: ref.householdId,
@@ -122,32 +144,23 @@ export class BlockStore {
   /** The block, or `NotFoundError`. */
   async get(ref: BlockRef): Promise<BlockView> {
     const block = await this.find(ref);
-    if (!block) throw new NotFoundError(`No block ${describeRef(ref)} in household ${ref.householdId}.`);
+    if (!block) throw blockNotFound(ref);
     return block;
   }
 
   /** Creates a block at version 1 with its first revision. */
-  async create(input: {
-    organizationId: string;
-    householdId: string;
-    memberId: string | null;
-    label: string;
-    value?: string;
-    description?: string;
-    charLimit?: number;
-    readOnly?: boolean;
-    private?: boolean;
-    source: RevisionSourceInput;
-  }): Promise<BlockView> {
+  async create(input: CreateBlockInput): Promise<BlockView> {
     const { source, organizationId, householdId, memberId, ...fields } = input;
     const data = parseOrThrow(blockCreateSchema, fields);
-    const charLimit = data.charLimit ?? CALLER_BLOCK.charLimit;
+    checkNotReserved({ memberId, label: data.label });
+    const charLimit = data.charLimit ?? DEFAULT_BLOCK_CHAR_LIMIT;
     const value = data.value ?? '';
     if (value.length > charLimit) {
       throw new ValidationError(`The value has ${value.length} characters; the block's limit is ${charLimit}.`);
     }
     await this.#checkOwner({ organizationId, householdId, memberId });
-    await this.#checkLabelFree({ householdId, memberId, label: data.label });
+    const clash = await this.#findClash({ householdId, memberId, label: data.label }, this.#prisma);
+    if (clash) throw labelTaken(data.label, clashKind(clash.memberId, memberId));
     const row = await this.#prisma.$transaction(async (tx) => {
       try {
         return await this.#insert(tx, { organizationId, householdId, memberId, ...data, value, charLimit }, source);
@@ -164,31 +177,32 @@ export class BlockStore {
   }
 
   /** The household's default shared blocks, in the caller's transaction (no one can be listening yet). */
-  async createHouseholdDefaults(input: {
-    tx: Prisma.TransactionClient;
-    organizationId: string;
-    householdId: string;
-  }): Promise<void> {
+  async createHouseholdDefaults(input: HouseholdDefaultsInput): Promise<void> {
     const { tx, organizationId, householdId } = input;
     for (const template of HOUSEHOLD_DEFAULT_BLOCKS) {
       await this.#insert(tx, { organizationId, householdId, memberId: null, ...template }, SYSTEM_SOURCE);
     }
   }
 
-  /** A new member's `caller` block, in the caller's transaction. */
-  async createMemberDefaults(input: {
-    tx: Prisma.TransactionClient;
-    organizationId: string;
-    householdId: string;
-    memberId: string;
-  }): Promise<void> {
+  /** A new member's `caller` block, in the caller's transaction; `ConflictError` if a shared block has its label. */
+  async createMemberDefaults(input: MemberDefaultsInput): Promise<void> {
     const { tx, organizationId, householdId, memberId } = input;
+    const { label } = CALLER_BLOCK;
+    const clash = await this.#findClash({ householdId, memberId, label }, tx);
+    if (clash?.memberId === null) {
+      throw new ConflictError(
+        `Household ${householdId} has a shared block "${label}" (${clash.id}), which would sit beside each ` +
+          `member's own "${label}" block and show what one member says to every caller. Move its text to ` +
+          'another block and delete it, then add the member again.',
+      );
+    }
+    if (clash) throw labelTaken(label, clashKind(clash.memberId, memberId));
     await this.#insert(tx, { organizationId, householdId, memberId, ...CALLER_BLOCK }, SYSTEM_SOURCE);
   }
 
   /** Deletes a block and its revisions; the default blocks cannot be deleted. */
   async delete(ref: BlockRef): Promise<void> {
-    if (DEFAULT_LABELS.has(ref.label)) {
+    if (DEFAULT_LABELS[ownerKindOf(ref.memberId)].has(ref.label)) {
       throw new ConflictError(
         `Block "${ref.label}" is a default block and cannot be deleted; clear its value instead.`,
       );
@@ -250,21 +264,31 @@ export class BlockStore {
   }
 
   /** A label names one block per caller: a member's block may not shadow a shared one, or the reverse. */
-  async #checkLabelFree(input: { householdId: string; memberId: string | null; label: string }): Promise<void> {
-    const clash = await this.#prisma.memoryBlock.findFirst({
+  async #findClash(input: BlockRef, db: Db): Promise<{ id: string; memberId: string | null } | null> {
+    return db.memoryBlock.findFirst({
       where: {
         householdId: input.householdId,
         label: input.label,
         // A shared label clashes with any block of that label; a member's with a shared one or their own.
         ...(input.memberId === null ? {} : { ownerKey: { in: ['', input.memberId] } }),
       },
-      select: { memberId: true },
+      select: { id: true, memberId: true },
     });
-    if (!clash) return;
-    const what =
-      clash.memberId === input.memberId ? 'already exists' : clash.memberId ? 'is a member block' : 'is a shared block';
-    throw labelTaken(input.label, what);
   }
+}
+
+/** Refuses the other kind of owner's default label (see `DEFAULT_LABELS`). */
+function checkNotReserved(input: { memberId: string | null; label: string }): void {
+  const owner = ownerKindOf(input.memberId);
+  if (!DEFAULT_LABELS[owner === 'shared' ? 'member' : 'shared'].has(input.label)) return;
+  const whose = owner === 'shared' ? "each member's own block" : 'a block shared by the household';
+  throw new ValidationError(`Block label "${input.label}" is reserved for ${whose}; choose another label.`);
+}
+
+/** How an existing block's owner clashes with a new block's owner, for `labelTaken`. */
+function clashKind(existing: string | null, wanted: string | null): string {
+  if (existing === wanted) return 'already exists';
+  return existing ? 'is a member block' : 'is a shared block';
 }
 
 function labelTaken(label: string, what: string, cause?: unknown): ConflictError {

@@ -86,7 +86,7 @@ export class ContextCompiler {
         : 0,
       this.#archival.count({ householdId: scope.householdId, memberId: scope.memberId }),
     ]);
-    this.#seen.recordShown(scope.callId, blocks);
+    this.#seen.recordShown(scope, blocks);
     const timeZone = safeTimeZone(household.timezone);
     const metadata = [
       '<memory_metadata>',

@@ -48,12 +48,18 @@ export const CALLER_BLOCK: BlockTemplate = {
 /** Blocks shared by the whole household, created with it. */
 export const HOUSEHOLD_DEFAULT_BLOCKS: readonly BlockTemplate[] = [PERSONA_BLOCK, HOUSEHOLD_BLOCK];
 
-/** Labels that every household (persona, household) or member (caller) must keep: they cannot be deleted. */
-export const DEFAULT_LABELS: ReadonlySet<string> = new Set([
-  PERSONA_BLOCK.label,
-  HOUSEHOLD_BLOCK.label,
-  CALLER_BLOCK.label,
-]);
+/** Whose a block is: the household's (shared) or one member's. */
+export type OwnerKind = 'shared' | 'member';
+
+/**
+ * The default labels of each kind of owner: a household keeps persona and household, a member
+ * keeps caller (they cannot be deleted), and neither kind may use the other's (a shared
+ * `caller` would sit beside each member's own and show one member's facts to everyone).
+ */
+export const DEFAULT_LABELS: Readonly<Record<OwnerKind, ReadonlySet<string>>> = {
+  shared: new Set(HOUSEHOLD_DEFAULT_BLOCKS.map((template) => template.label)),
+  member: new Set([CALLER_BLOCK.label]),
+};
 
 /**
  * How the agent should use its memory; the compiled context starts with these unless the

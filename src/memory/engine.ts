@@ -2,7 +2,6 @@
  * The memory engine: composes the block store and writer, history, recall, archival, the
  * context compiler and the tools behind the `MemoryEngine` interface.
  */
-import { loadConfig } from '../config/index.js';
 import type { PrismaClient } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import { ArchivalStore } from './archival.js';
@@ -12,7 +11,13 @@ import { ContextCompiler } from './context.js';
 import type { Embedder } from './embeddings/index.js';
 import { createInProcessEvents, type MemoryEvents } from './events.js';
 import { BlockHistory } from './history.js';
-import { checkThresholds, measurePressure, type PressureThresholds, summarizeOldest } from './pressure.js';
+import {
+  checkThresholds,
+  DEFAULT_PRESSURE,
+  measurePressure,
+  type PressureThresholds,
+  summarizeOldest,
+} from './pressure.js';
 import { RecallStore } from './recall.js';
 import { SeenVersions } from './seen-versions.js';
 import { CoreMemoryTools } from './tools/core.js';
@@ -28,7 +33,7 @@ export interface MemoryEngineOptions {
   events?: MemoryEvents;
   /** The clock (tests pin it). */
   now?: () => Date;
-  /** Default: HEARTH_MEMORY_WARN_TOKENS and HEARTH_MEMORY_EVICT_TOKENS from the environment. */
+  /** Context-pressure thresholds (0 < warn < evict, else `RangeError`); default `DEFAULT_PRESSURE`. */
   pressure?: PressureThresholds;
   logger?: Logger;
 }
@@ -38,10 +43,10 @@ export function createMemoryEngine(options: MemoryEngineOptions): MemoryEngine {
   const { prisma, embedder, logger } = options;
   const now = options.now ?? (() => new Date());
   const events = options.events ?? createInProcessEvents({ logger });
-  const thresholds = checkThresholds(options.pressure ?? thresholdsFromConfig());
+  const thresholds = checkThresholds(options.pressure ?? DEFAULT_PRESSURE);
   const seen = new SeenVersions();
   const blocks = new BlockStore({ prisma, events, now });
-  const writer = new BlockWriter({ prisma, events, now });
+  const writer = new BlockWriter({ prisma, store: blocks, events, now });
   const history = new BlockHistory({ prisma, store: blocks, writer });
   const recall = new RecallStore({ prisma, embedder, now, logger });
   const archival = new ArchivalStore({ prisma, embedder, now, logger });
@@ -85,11 +90,10 @@ export function createMemoryEngine(options: MemoryEngineOptions): MemoryEngine {
         count: count ?? measurePressure({ messages, instructions: instructions ?? '', thresholds }).evictCount ?? 0,
       }),
 
-    close: () => events.close(),
+    flush: () => recall.flush(),
+    async close() {
+      await recall.flush();
+      await events.close();
+    },
   };
-}
-
-function thresholdsFromConfig(): PressureThresholds {
-  const config = loadConfig();
-  return { warnTokens: config.HEARTH_MEMORY_WARN_TOKENS, evictTokens: config.HEARTH_MEMORY_EVICT_TOKENS };
 }

@@ -124,6 +124,12 @@ class PostgresMemoryEvents implements MemoryEvents {
       await client.end().catch(() => {});
       throw error;
     }
+    // close() ran while this (re)connect was in flight: keeping the client would leak it and
+    // hold the process open.
+    if (this.#closed) {
+      await client.end().catch(() => {});
+      return;
+    }
     this.#client = client;
   }
 
@@ -173,6 +179,7 @@ class PostgresMemoryEvents implements MemoryEvents {
     setTimeout(() => {
       if (this.#closed) return;
       this.connect().catch((error) => {
+        if (this.#closed) return;
         this.#logger?.warn({ err: error }, 'memory change channel is still down');
         this.#scheduleReconnect();
       });

@@ -5,12 +5,10 @@
 import type { PrismaClient } from '../db/index.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { BlockWriter } from './block-writer.js';
-import { type BlockRef, type BlockStore, describeRef } from './blocks.js';
+import { type BlockStore, describeRef } from './blocks.js';
 import { unifiedDiff } from './diff.js';
-import type { BlockView, RevisionSourceInput, RevisionView } from './types.js';
-
-const DEFAULT_HISTORY_LIMIT = 20;
-const MAX_HISTORY_LIMIT = 100;
+import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT } from './limits.js';
+import type { BlockHistoryInput, BlockView, RevisionView, RollbackBlockInput } from './types.js';
 
 /** Reads revisions and rolls blocks back. */
 export class BlockHistory {
@@ -25,9 +23,7 @@ export class BlockHistory {
   }
 
   /** Revisions newest first, `limit` at a time, older than version `before` when given. */
-  async list(
-    input: BlockRef & { limit?: number; before?: number },
-  ): Promise<{ items: RevisionView[]; hasMore: boolean }> {
+  async list(input: BlockHistoryInput): Promise<{ items: RevisionView[]; hasMore: boolean }> {
     const limit = input.limit ?? DEFAULT_HISTORY_LIMIT;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) {
       throw new ValidationError(`limit must be a whole number from 1 to ${MAX_HISTORY_LIMIT}.`);
@@ -62,9 +58,7 @@ export class BlockHistory {
   }
 
   /** Writes version `toVersion`'s value as a new version (source 'rollback'). */
-  async rollback(
-    input: BlockRef & { toVersion: number; expectedVersion?: number; source: RevisionSourceInput },
-  ): Promise<BlockView> {
+  async rollback(input: RollbackBlockInput): Promise<BlockView> {
     const block = await this.#store.get(input);
     const revision = await this.#prisma.blockRevision.findUnique({
       where: { blockId_version: { blockId: block.id, version: input.toVersion } },

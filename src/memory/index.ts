@@ -10,6 +10,7 @@
  *   prisma: db.prisma,
  *   embedder: createEmbedder(embedderOptions(config)), // OpenAI with a key, else the local model
  *   events: await createMemoryEvents({ db, logger }), // LISTEN/NOTIFY on Postgres, in-process on PGlite
+ *   pressure: { warnTokens: config.HEARTH_MEMORY_WARN_TOKENS, evictTokens: config.HEARTH_MEMORY_EVICT_TOKENS },
  *   logger,
  * });
  * const scope = { organizationId, householdId, memberId, callId, callerVerified: false };
@@ -20,6 +21,7 @@
  *   scope,
  * }); // { ok: true, output: 'Appended to block "household"; it now has 23 of 4000 characters.' }
  * const stop = memory.onBlockChange((change) => refreshLiveCalls(change.householdId));
+ * await memory.close(); // waits for background embeddings, then closes the change channel
  */
 
 /** The default block templates a household and a member start with, and the default base instructions. */
@@ -36,23 +38,40 @@ export {
 export { createMemoryEngine, type MemoryEngineOptions } from './engine.js';
 /** Change events: in-process, or across instances through Postgres LISTEN/NOTIFY. */
 export { type BlockChange, createInProcessEvents, createMemoryEvents, type MemoryEvents } from './events.js';
+/** The engine's input limits, for callers that validate first (the admin API's schemas and OpenAPI document). */
+export { MEMORY_LIMITS } from './limits.js';
+/** Default context-pressure thresholds (`MemoryEngineOptions.pressure`). */
+export { DEFAULT_PRESSURE, type PressureThresholds } from './pressure.js';
 /** The engine's types: scope, sources, views, hits, tools and the engine interface. */
 export type {
+  AppendMessageInput,
   BlockChanges,
+  BlockHistoryInput,
+  BlockRef,
   BlockView,
   ContextMessage,
   ContextPressure,
+  CreateBlockInput,
+  HouseholdDefaultsInput,
+  InsertPassageInput,
   JSONSchemaObject,
+  MemberDefaultsInput,
   MemoryEngine,
   MessageRoleName,
   PassageHit,
+  PassageSearchInput,
   PassageView,
   RecallHit,
+  RecallSearchInput,
   RevisionSourceInput,
   RevisionView,
+  RollbackBlockInput,
+  RunToolInput,
   SearchPage,
+  SearchRequest,
   SessionScope,
   Summarizer,
   ToolDefinition,
   ToolResult,
+  UpdateBlockInput,
 } from './types.js';

@@ -19,6 +19,14 @@ const KEEP_NEWEST_MESSAGES = 2;
 /** Token thresholds: warn, then evict. */
 export type PressureThresholds = { warnTokens: number; evictTokens: number };
 
+/**
+ * The thresholds unless the engine is given others (the composition root passes
+ * HEARTH_MEMORY_WARN_TOKENS and HEARTH_MEMORY_EVICT_TOKENS, whose defaults these equal):
+ * warn at about 20k estimated tokens, evict past 26k, well inside every current model's window
+ * while keeping each turn's prompt, and so its latency and cost, bounded.
+ */
+export const DEFAULT_PRESSURE: Readonly<PressureThresholds> = { warnTokens: 20_000, evictTokens: 26_000 };
+
 /** Throws `RangeError` unless 0 < warn < evict. */
 export function checkThresholds(thresholds: PressureThresholds): PressureThresholds {
   const { warnTokens, evictTokens } = thresholds;

@@ -1,37 +1,34 @@
 /**
  * Recall memory: every turn and tool call, written as it happens, and found again by hybrid
- * search. The row is written first and its embedding after, so a slow or failing embedding
- * service never costs a turn; such a message is still found by full-text search.
+ * search. `append` writes the row and returns; the embedding follows in the background, so a
+ * slow or failing embedding service never costs a turn (until it lands, or if it fails, the
+ * message is still found by full-text search).
  */
 import { z } from 'zod';
 import { Prisma, type PrismaClient } from '../db/index.js';
 import { ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Embedder } from './embeddings/index.js';
+import { DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT } from './limits.js';
 import { hybridSearch } from './ranking.js';
-import { stripNullBytes } from './schemas.js';
-import type { MessageRoleName, RecallHit, SearchPage, SessionScope } from './types.js';
+import { stripNullBytes, stripNullBytesDeep } from './schemas.js';
+import type {
+  AppendMessageInput,
+  MessageRoleName,
+  RecallHit,
+  RecallSearchInput,
+  SearchPage,
+  SearchRequest,
+} from './types.js';
 
-/** Results per page of a search unless asked otherwise. */
-export const DEFAULT_SEARCH_LIMIT = 10;
-/** The most results one page may hold. */
-export const MAX_SEARCH_LIMIT = 50;
 /** Tool results and system notes are long and repetitive; only what people said is embedded. */
 const EMBEDDED_ROLES: ReadonlySet<MessageRoleName> = new Set(['user', 'assistant']);
 
 /** Which messages a search or count covers. */
-type RecallFilter = {
-  householdId: string;
-  /** undefined or null: the whole household. */
-  memberId?: string | null;
-  callId?: string;
-  roles?: MessageRoleName[];
-  start?: Date;
-  end?: Date;
-};
+type RecallFilter = Omit<RecallSearchInput, 'query' | 'limit' | 'page'>;
 
 /** Checks a page request; shared by recall and archival. */
-export function checkPaging(input: { limit?: number; page?: number; start?: Date; end?: Date; query: string }) {
+export function checkPaging(input: SearchRequest) {
   const limit = input.limit ?? DEFAULT_SEARCH_LIMIT;
   const page = input.page ?? 1;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SEARCH_LIMIT) {
@@ -39,7 +36,7 @@ export function checkPaging(input: { limit?: number; page?: number; start?: Date
   }
   if (!Number.isInteger(page) || page < 1) throw new ValidationError('page must be a whole number from 1.');
   if (input.start && input.end && input.start > input.end) throw new ValidationError('start is after end.');
-  if (input.query.trim() === '') throw new ValidationError('The search query is empty.');
+  if (stripNullBytes(input.query).trim() === '') throw new ValidationError('The search query is empty.');
   return { limit, page };
 }
 
@@ -49,6 +46,8 @@ export class RecallStore {
   readonly #embedder: Embedder;
   readonly #now: () => Date;
   readonly #logger: Logger | undefined;
+  /** Embeddings started by `append` and not finished yet. */
+  readonly #pending = new Set<Promise<void>>();
 
   constructor(options: { prisma: PrismaClient; embedder: Embedder; now: () => Date; logger?: Logger }) {
     this.#prisma = options.prisma;
@@ -57,19 +56,13 @@ export class RecallStore {
     this.#logger = options.logger;
   }
 
-  /** Stores one message now; user and assistant turns then get their embedding. */
-  async append(input: {
-    scope: SessionScope;
-    role: MessageRoleName;
-    content: string;
-    toolName?: string;
-    toolArgs?: unknown;
-    toolCallId?: string;
-  }): Promise<{ id: string; createdAt: Date }> {
+  /** Stores one message and returns; a user or assistant turn's embedding follows in the background. */
+  async append(input: AppendMessageInput): Promise<{ id: string; createdAt: Date }> {
     const { scope } = input;
     const toolArgs = input.toolArgs == null ? undefined : z.json().safeParse(input.toolArgs);
     if (toolArgs && !toolArgs.success) throw new ValidationError('toolArgs must be JSON-serializable.');
     const content = stripNullBytes(input.content);
+    const textOrNull = (text: string | undefined) => (text === undefined ? null : stripNullBytes(text));
     const message = await this.#prisma.message.create({
       data: {
         organizationId: scope.organizationId,
@@ -78,18 +71,29 @@ export class RecallStore {
         callId: scope.callId,
         role: input.role,
         content,
-        toolName: input.toolName ?? null,
-        toolCallId: input.toolCallId ?? null,
-        // Validated as JSON just above; null was mapped to "absent".
-        ...(toolArgs ? { toolArgs: toolArgs.data as Prisma.InputJsonValue } : {}),
+        toolName: textOrNull(input.toolName),
+        toolCallId: textOrNull(input.toolCallId),
+        // Validated as JSON just above; null was mapped to "absent". jsonb rejects \u0000 as text does.
+        ...(toolArgs ? { toolArgs: stripNullBytesDeep(toolArgs.data) as Prisma.InputJsonValue } : {}),
         createdAt: this.#now(),
       },
       select: { id: true, createdAt: true },
     });
-    if (EMBEDDED_ROLES.has(input.role) && content.trim() !== '') await this.#embed(message.id, content);
+    if (EMBEDDED_ROLES.has(input.role) && content.trim() !== '') this.#track(this.#embed(message.id, content));
     return message;
   }
 
+  /** Resolves once every embedding started so far has been written or has failed. */
+  async flush(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all(this.#pending);
+  }
+
+  #track(task: Promise<void>): void {
+    this.#pending.add(task);
+    void task.finally(() => this.#pending.delete(task));
+  }
+
+  /** Never rejects: a message without an embedding is still found by full-text search. */
   async #embed(messageId: string, content: string): Promise<void> {
     try {
       const [embedding] = await this.#embedder.embed([content]);
@@ -102,7 +106,7 @@ export class RecallStore {
   }
 
   /** Hybrid search over the filtered messages, newest first among equal scores. */
-  async search(input: RecallFilter & { query: string; limit?: number; page?: number }): Promise<SearchPage<RecallHit>> {
+  async search(input: RecallSearchInput): Promise<SearchPage<RecallHit>> {
     const { limit, page } = checkPaging(input);
     const { rows, hasMore } = await hybridSearch<Omit<RecallHit, 'score'>>({
       prisma: this.#prisma,

@@ -4,16 +4,26 @@
  */
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
-
-/** Labels are what the model types in tool calls: short, lowercase, no spaces. */
-const BLOCK_LABEL_PATTERN = /^[a-z][a-z0-9_]{0,39}$/;
-/** Largest character limit a block may have; larger blocks belong in archival memory. */
-const MAX_BLOCK_CHAR_LIMIT = 20_000;
-const MAX_DESCRIPTION_CHARS = 1000;
+import {
+  BLOCK_LABEL_PATTERN,
+  MAX_BLOCK_CHAR_LIMIT,
+  MAX_BLOCK_DESCRIPTION_CHARS,
+  MIN_BLOCK_CHAR_LIMIT,
+} from './limits.js';
 
 /** Postgres rejects NUL in text; models and transcripts occasionally produce it. */
 export function stripNullBytes(text: string): string {
   return text.replaceAll('\u0000', '');
+}
+
+/** `stripNullBytes` over every string (keys too) of a JSON value; jsonb rejects NUL as text does. */
+export function stripNullBytesDeep(value: z.core.util.JSONType): z.core.util.JSONType {
+  if (typeof value === 'string') return stripNullBytes(value);
+  if (Array.isArray(value)) return value.map(stripNullBytesDeep);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [stripNullBytes(key), stripNullBytesDeep(item)]),
+  );
 }
 
 const text = (max?: number) => {
@@ -27,8 +37,8 @@ export const blockSchema = z.object({
     .string()
     .regex(BLOCK_LABEL_PATTERN, 'a label is 1-40 lowercase letters, digits or underscores, starting with a letter'),
   value: text(),
-  description: text(MAX_DESCRIPTION_CHARS),
-  charLimit: z.number().int().min(1).max(MAX_BLOCK_CHAR_LIMIT),
+  description: text(MAX_BLOCK_DESCRIPTION_CHARS),
+  charLimit: z.number().int().min(MIN_BLOCK_CHAR_LIMIT).max(MAX_BLOCK_CHAR_LIMIT),
   readOnly: z.boolean(),
   private: z.boolean(),
 });

@@ -3,8 +3,10 @@
  * (views and hits), and the engine's interface itself. Names are a contract with the admin
  * API and the agent loop.
  */
+import type { z } from 'zod';
 import type { Prisma } from '../db/index.js';
 import type { BlockChange } from './events.js';
+import type { blockChangesSchema, blockCreateSchema } from './schemas.js';
 
 /** Who is on the session: the household, the member (null for an unknown caller) and the call. */
 export type SessionScope = {
@@ -132,12 +134,99 @@ export type ContextPressure = {
 };
 
 /** Fields an update may change; omitted ones stay as they are. */
-export type BlockChanges = {
-  value?: string;
-  description?: string;
-  charLimit?: number;
-  readOnly?: boolean;
-  private?: boolean;
+export type BlockChanges = z.input<typeof blockChangesSchema>;
+
+/** Which block: shared (`memberId` null) or a member's, by label. */
+export type BlockRef = { householdId: string; memberId: string | null; label: string };
+
+/** One recall message to store. */
+export type AppendMessageInput = {
+  scope: SessionScope;
+  role: MessageRoleName;
+  content: string;
+  toolName?: string;
+  toolArgs?: unknown;
+  toolCallId?: string;
+};
+
+/** What every search takes: the query, an inclusive date range, and the page (1-based) of `limit` results. */
+export type SearchRequest = { query: string; start?: Date; end?: Date; limit?: number; page?: number };
+
+/** A recall search; `memberId` undefined or null: the whole household. */
+export type RecallSearchInput = SearchRequest & {
+  householdId: string;
+  memberId?: string | null;
+  /** Only this call's messages. */
+  callId?: string;
+  roles?: MessageRoleName[];
+};
+
+/** An archival passage to store. */
+export type InsertPassageInput = {
+  organizationId: string;
+  householdId: string;
+  /** null or omitted: for the whole household; a member id: only on that member's calls. */
+  memberId?: string | null;
+  text: string;
+  tags?: string[];
+  sourceCallId?: string | null;
+};
+
+/**
+ * An archival search. `memberId` undefined: every passage of the household; null:
+ * household-wide passages only; a member id: household-wide ones plus that member's.
+ */
+export type PassageSearchInput = SearchRequest & {
+  householdId: string;
+  memberId?: string | null;
+  /** Passages carrying any of these tags. */
+  tags?: string[];
+};
+
+/** A new block: its owner, why it is written, and its fields (a label; the rest default). */
+export type CreateBlockInput = z.input<typeof blockCreateSchema> & {
+  organizationId: string;
+  householdId: string;
+  memberId: string | null;
+  source: RevisionSourceInput;
+};
+
+/** An operator's conditional edit of a block. */
+export type UpdateBlockInput = BlockRef & {
+  expectedVersion: number;
+  changes: BlockChanges;
+  source: RevisionSourceInput;
+};
+
+/** A page of a block's revisions, newest first; `before` pages by version. */
+export type BlockHistoryInput = BlockRef & { limit?: number; before?: number };
+
+/** Restores `toVersion`'s value as a new version, conditional on `expectedVersion` when given. */
+export type RollbackBlockInput = BlockRef & {
+  toVersion: number;
+  expectedVersion?: number;
+  source: RevisionSourceInput;
+};
+
+/** Default blocks of a new household, written inside the caller's transaction. */
+export type HouseholdDefaultsInput = {
+  tx: Prisma.TransactionClient;
+  organizationId: string;
+  householdId: string;
+};
+
+/** A new member's default block, written inside the caller's transaction. */
+export type MemberDefaultsInput = HouseholdDefaultsInput & { memberId: string };
+
+/** A memory tool call from the model (or a consolidation step). */
+export type RunToolInput = {
+  name: string;
+  /** The model's JSON text, or already-parsed arguments. */
+  arguments: unknown;
+  scope: SessionScope;
+  source?: 'agent_tool' | 'consolidation';
+  /** Recorded on the revision a block edit writes, e.g. a consolidation step's idempotency key. */
+  actor?: string;
 };
 
 /** The engine: prompt, tools, recall, archival, blocks, change events and context pressure. */
@@ -147,126 +236,47 @@ export interface MemoryEngine {
   /** The six memory tools' definitions, for the model. */
   readonly toolDefinitions: ToolDefinition[];
   /** Runs a memory tool; never throws: failures are `{ ok: false, output }` the model can act on. */
-  runTool(input: {
-    name: string;
-    arguments: string | unknown;
-    scope: SessionScope;
-    source?: 'agent_tool' | 'consolidation';
-    /** Recorded on the revision a block edit writes, e.g. a consolidation step's idempotency key. */
-    actor?: string;
-  }): Promise<ToolResult>;
+  runTool(input: RunToolInput): Promise<ToolResult>;
   /** Whether `name` is one of the memory tools. */
   isMemoryTool(name: string): boolean;
 
-  /** Writes one recall message now (and its embedding, for user and assistant turns). */
-  appendMessage(input: {
-    scope: SessionScope;
-    role: MessageRoleName;
-    content: string;
-    toolName?: string;
-    toolArgs?: unknown;
-    toolCallId?: string;
-  }): Promise<{ id: string; createdAt: Date }>;
-  /** Hybrid (full-text + vector, RRF k=60) search of recall; `memberId` undefined or null: the whole household. */
-  searchRecall(input: {
-    householdId: string;
-    memberId?: string | null;
-    /** Only this call's messages. */
-    callId?: string;
-    query: string;
-    roles?: MessageRoleName[];
-    start?: Date;
-    end?: Date;
-    limit?: number;
-    page?: number;
-  }): Promise<SearchPage<RecallHit>>;
+  /**
+   * Writes one recall message and returns; user and assistant turns get their embedding in the
+   * background (until then, and if embedding fails, search finds the message by full text).
+   */
+  appendMessage(input: AppendMessageInput): Promise<{ id: string; createdAt: Date }>;
+  /** Hybrid (full-text + vector, RRF k=60) search of recall. */
+  searchRecall(input: RecallSearchInput): Promise<SearchPage<RecallHit>>;
 
   /** Stores an archival passage with its embedding. */
-  insertPassage(input: {
-    organizationId: string;
-    householdId: string;
-    memberId?: string | null;
-    text: string;
-    tags?: string[];
-    sourceCallId?: string | null;
-  }): Promise<PassageView>;
-  /**
-   * Hybrid search of archival passages. `memberId` undefined: every passage of the household;
-   * null: household-wide passages only; a member id: household-wide ones plus that member's.
-   */
-  searchPassages(input: {
-    householdId: string;
-    memberId?: string | null;
-    query: string;
-    /** Passages carrying any of these tags. */
-    tags?: string[];
-    start?: Date;
-    end?: Date;
-    limit?: number;
-    page?: number;
-  }): Promise<SearchPage<PassageHit>>;
+  insertPassage(input: InsertPassageInput): Promise<PassageView>;
+  /** Hybrid search of archival passages. */
+  searchPassages(input: PassageSearchInput): Promise<SearchPage<PassageHit>>;
 
   /** Blocks of a household: `memberId` undefined: all; null: the shared ones; an id: that member's. */
   listBlocks(input: { householdId: string; memberId?: string | null }): Promise<BlockView[]>;
   /** One block; `NotFoundError` when there is none. */
-  getBlock(input: { householdId: string; memberId: string | null; label: string }): Promise<BlockView>;
-  /** Creates a block (version 1, with its first revision); `ConflictError` if the label is taken. */
-  createBlock(input: {
-    organizationId: string;
-    householdId: string;
-    memberId: string | null;
-    label: string;
-    value?: string;
-    description?: string;
-    charLimit?: number;
-    readOnly?: boolean;
-    private?: boolean;
-    source: RevisionSourceInput;
-  }): Promise<BlockView>;
+  getBlock(input: BlockRef): Promise<BlockView>;
+  /**
+   * Creates a block (version 1, with its first revision); `ConflictError` if the label is taken,
+   * `ValidationError` for a default label of the other kind (a shared `caller`, a member's `persona`).
+   */
+  createBlock(input: CreateBlockInput): Promise<BlockView>;
   /**
    * Operator edit, compare-and-swap on `expectedVersion`: `PreconditionFailedError` when stale,
    * `ValidationError` when the value would exceed the limit. May change read-only blocks.
    */
-  updateBlock(input: {
-    householdId: string;
-    memberId: string | null;
-    label: string;
-    expectedVersion: number;
-    changes: BlockChanges;
-    source: RevisionSourceInput;
-  }): Promise<BlockView>;
+  updateBlock(input: UpdateBlockInput): Promise<BlockView>;
   /** Deletes a block and its history; `ConflictError` for the default blocks (persona, household, caller). */
-  deleteBlock(input: { householdId: string; memberId: string | null; label: string }): Promise<void>;
+  deleteBlock(input: BlockRef): Promise<void>;
   /** Revisions, newest first; `before` pages by version. */
-  blockHistory(input: {
-    householdId: string;
-    memberId: string | null;
-    label: string;
-    limit?: number;
-    before?: number;
-  }): Promise<{ items: RevisionView[]; hasMore: boolean }>;
+  blockHistory(input: BlockHistoryInput): Promise<{ items: RevisionView[]; hasMore: boolean }>;
   /** Restores an earlier version's value as a new version (source 'rollback'). */
-  rollbackBlock(input: {
-    householdId: string;
-    memberId: string | null;
-    label: string;
-    toVersion: number;
-    expectedVersion?: number;
-    source: RevisionSourceInput;
-  }): Promise<BlockView>;
+  rollbackBlock(input: RollbackBlockInput): Promise<BlockView>;
   /** Creates a new household's default shared blocks inside the caller's transaction. */
-  createHouseholdBlocks(input: {
-    tx: Prisma.TransactionClient;
-    organizationId: string;
-    householdId: string;
-  }): Promise<void>;
-  /** Creates a new member's `caller` block inside the caller's transaction. */
-  createMemberBlock(input: {
-    tx: Prisma.TransactionClient;
-    organizationId: string;
-    householdId: string;
-    memberId: string;
-  }): Promise<void>;
+  createHouseholdBlocks(input: HouseholdDefaultsInput): Promise<void>;
+  /** Creates a new member's `caller` block inside the caller's transaction; `ConflictError` if a shared `caller` exists. */
+  createMemberBlock(input: MemberDefaultsInput): Promise<void>;
 
   /** Subscribes to block changes (this process's, and other instances' on Postgres); returns unsubscribe. */
   onBlockChange(listener: (change: BlockChange) => void): () => void;
@@ -282,6 +292,11 @@ export interface MemoryEngine {
     instructions?: string;
   }): Promise<{ summary: string; dropCount: number }>;
 
-  /** Closes the change-event channel (the LISTEN connection on Postgres). */
+  /**
+   * Resolves once every embedding started by `appendMessage` so far is written (or has failed
+   * and been logged). Tests call it before asserting on vectors; `close()` calls it too.
+   */
+  flush(): Promise<void>;
+  /** Waits for in-flight embeddings (`flush`), then closes the change-event channel (the LISTEN connection on Postgres). */
   close(): Promise<void>;
 }

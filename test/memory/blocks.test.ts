@@ -4,7 +4,7 @@ import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError 
 import { unifiedDiff } from '../../src/memory/diff.js';
 import { type BlockChange, createMemoryEngine, type MemoryEngine } from '../../src/memory/index.js';
 import { createTestDatabase } from '../support/database.js';
-import { expectRejection, hashEmbedder, type SeededHousehold, seedHousehold, testClock } from './helpers.js';
+import { expectRejection, hashEmbedder, type SeededHousehold, scopeOf, seedHousehold, testClock } from './helpers.js';
 
 let db: Database;
 let memory: MemoryEngine;
@@ -88,11 +88,13 @@ describe('createBlock', () => {
 
   it('refuses a member label that would shadow a shared one, bad labels, over-long values and strangers', async () => {
     const base = { organizationId: seeded.organizationId, householdId: seeded.householdId, source: admin };
-    await expect(memory.createBlock({ ...base, memberId: seeded.nana, label: 'household' })).rejects.toThrow(
-      'Block "household" is a shared block in this household; choose another label.',
+    await memory.createBlock({ ...base, memberId: null, label: 'routines' });
+    await expect(memory.createBlock({ ...base, memberId: seeded.nana, label: 'routines' })).rejects.toThrow(
+      'Block "routines" is a shared block in this household; choose another label.',
     );
-    await expect(memory.createBlock({ ...base, memberId: null, label: 'caller' })).rejects.toThrow(
-      'Block "caller" is a member block in this household; choose another label.',
+    await memory.createBlock({ ...base, memberId: seeded.nana, label: 'garden' });
+    await expect(memory.createBlock({ ...base, memberId: null, label: 'garden' })).rejects.toThrow(
+      'Block "garden" is a member block in this household; choose another label.',
     );
     await expect(memory.createBlock({ ...base, memberId: null, label: 'Bad Label' })).rejects.toThrow(ValidationError);
     await expect(
@@ -103,6 +105,69 @@ describe('createBlock', () => {
     await expect(
       memory.createBlock({ ...base, organizationId: other.organizationId, memberId: null, label: 'notes' }),
     ).rejects.toThrow(NotFoundError);
+  });
+});
+
+describe('default labels', () => {
+  const base = () => ({ organizationId: seeded.organizationId, source: admin });
+
+  it('are reserved for their kind of owner, even before anyone holds the other kind', async () => {
+    const empty = await db.prisma.household.create({
+      data: { organizationId: seeded.organizationId, name: 'No members yet' },
+    });
+    await expectRejection(
+      memory.createBlock({ ...base(), householdId: empty.id, memberId: null, label: 'caller' }),
+      ValidationError,
+      'Block label "caller" is reserved for each member\'s own block; choose another label.',
+    );
+    for (const label of ['persona', 'household']) {
+      await expectRejection(
+        memory.createBlock({ ...base(), householdId: seeded.householdId, memberId: seeded.nana, label }),
+        ValidationError,
+        `Block label "${label}" is reserved for a block shared by the household; choose another label.`,
+      );
+    }
+  });
+
+  describe('with a shared "caller" block left from before they were reserved', () => {
+    let legacy: { id: string };
+    beforeEach(async () => {
+      const { organizationId, householdId } = seeded;
+      legacy = await db.prisma.memoryBlock.create({
+        data: { organizationId, householdId, memberId: null, ownerKey: '', label: 'caller', charLimit: 2000 },
+      });
+    });
+
+    it('refuses to give a new member a caller block beside it, naming it', async () => {
+      const { organizationId, householdId } = seeded;
+      const adding = db.prisma.$transaction(async (tx) => {
+        const member = await tx.member.create({ data: { organizationId, householdId, name: 'Ife' } });
+        await memory.createMemberBlock({ tx, organizationId, householdId, memberId: member.id });
+      });
+      await expectRejection(
+        adding,
+        ConflictError,
+        `Household ${householdId} has a shared block "caller" (${legacy.id}), which would sit beside each ` +
+          'member\'s own "caller" block and show what one member says to every caller. Move its text to ' +
+          'another block and delete it, then add the member again.',
+      );
+      expect(await db.prisma.member.count({ where: { householdId, name: 'Ife' } })).toBe(0);
+    });
+
+    it('keeps a member’s facts in their own caller block, and can be deleted', async () => {
+      const nana = scopeOf(seeded, { memberId: seeded.nana, verified: true });
+      const appended = await memory.runTool({
+        name: 'core_memory_append',
+        arguments: { label: 'caller', content: 'Nana’s PIN hint: her first cat.' },
+        scope: nana,
+      });
+      expect(appended.ok).toBe(true);
+      const own = await memory.getBlock({ householdId: seeded.householdId, memberId: seeded.nana, label: 'caller' });
+      expect(own.value).toBe('Nana’s PIN hint: her first cat.');
+      expect((await memory.getBlock(shared('caller'))).value).toBe('');
+      await memory.deleteBlock(shared('caller'));
+      await expect(memory.getBlock(shared('caller'))).rejects.toThrow(NotFoundError);
+    });
   });
 });
 

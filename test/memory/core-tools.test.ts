@@ -146,6 +146,16 @@ describe('core_memory_append', () => {
     await run('core_memory_append', { label: 'household', content: 'Mi\u0000so' });
     expect((await household()).value).toBe('Miso');
   });
+
+  it('refuses content that is empty once null bytes are stripped, or only whitespace', async () => {
+    for (const content of ['\u0000\u0000', ' \n ']) {
+      expect(await run('core_memory_append', { label: 'household', content })).toEqual({
+        ok: false,
+        output: 'content is empty; write the text to add',
+      });
+    }
+    expect((await household()).version).toBe(1);
+  });
 });
 
 describe('core_memory_replace', () => {
@@ -184,6 +194,14 @@ describe('core_memory_replace', () => {
     expect((await household()).value).toBe('Tea: Earl Grey. Coffee: none. Tea again: yes.');
   });
 
+  it('refuses an old_content of only null bytes (stripped, it would match everywhere) without hanging', async () => {
+    expect(await run('core_memory_replace', { label: 'household', old_content: '\u0000', new_content: 'x' })).toEqual({
+      ok: false,
+      output: 'old_content is empty; quote the exact text to replace',
+    });
+    expect((await household()).value).toBe('Tea: Earl Grey. Coffee: none. Tea again: yes.');
+  });
+
   it('refuses a replacement past the limit', async () => {
     const result = await run('core_memory_replace', {
       label: 'household',
@@ -198,6 +216,11 @@ describe('core_memory_replace', () => {
 });
 
 describe('memory_rethink', () => {
+  // A session's model rewrites blocks it was shown: its context was compiled first.
+  beforeEach(async () => {
+    await memory.compileContext({ scope: nana });
+  });
+
   it('rewrites the whole block', async () => {
     await run('core_memory_append', { label: 'household', content: 'Old, messy notes.' });
     expect(await run('memory_rethink', { label: 'household', new_memory: 'Tidy notes.' })).toEqual({
@@ -224,6 +247,24 @@ describe('memory_rethink', () => {
     expect(await run('memory_rethink', { label: 'caller', new_memory: 'n'.repeat(2001) })).toEqual({
       ok: false,
       output: 'Edit refused: would be 2001 characters, the limit is 2000; shorten or move details to archival memory',
+    });
+  });
+});
+
+describe('archival and recall tools with text that is empty once null bytes are stripped', () => {
+  it('refuse an empty fact and an empty query, and store tags without null bytes', async () => {
+    expect(await run('archival_memory_insert', { content: '\u0000 ' })).toEqual({
+      ok: false,
+      output: 'content is empty; write the fact to save',
+    });
+    for (const name of ['archival_memory_search', 'conversation_search']) {
+      expect(await run(name, { query: '\u0000' })).toEqual({ ok: false, output: 'The search query is empty.' });
+    }
+    const saved = await run('archival_memory_insert', { content: 'Miso is a tabby.', tags: ['c\u0000ats'] });
+    expect(saved).toEqual({ ok: true, output: 'Saved to archival memory with tags cats.' });
+    expect(await run('archival_memory_insert', { content: 'Rex is a dog.', tags: ['\u0000'] })).toEqual({
+      ok: false,
+      output: 'tags.0: is empty',
     });
   });
 });

@@ -112,6 +112,19 @@ describe('the OpenAI embedder', () => {
     expect(stub.embeddingRequests()).toHaveLength(1);
   });
 
+  it('retries a failed request once, not the SDK’s default twice, so an outage costs a turn little', async () => {
+    stub.reset();
+    const embedder = createEmbedder({ apiKey: 'sk-test', baseUrl: stub.url });
+    const outage = { error: { status: 503, message: 'overloaded' }, headers: { 'retry-after-ms': '0' } };
+    stub.queueEmbeddings(outage, outage, outage);
+    await expectRejection(
+      embedder.embed(['anything']),
+      UnavailableError,
+      'Embedding with text-embedding-3-small failed: 503 overloaded',
+    );
+    expect(stub.embeddingRequests()).toHaveLength(2);
+  });
+
   it('uses the configured model and turns API failures into UnavailableError', async () => {
     stub.reset();
     const embedder = createEmbedder({ apiKey: 'sk-test', baseUrl: stub.url, model: 'my-embedder' });

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
 import { BlockWriter } from '../../src/memory/block-writer.js';
+import { BlockStore } from '../../src/memory/blocks.js';
 import { createInProcessEvents, createMemoryEngine, type MemoryEngine } from '../../src/memory/index.js';
 import { createTestDatabase } from '../support/database.js';
 import { hashEmbedder, newCall, type SeededHousehold, scopeOf, seedHousehold, testClock } from './helpers.js';
@@ -30,6 +31,13 @@ beforeEach(async () => {
 
 const householdRef = () => ({ householdId: seeded.householdId, memberId: null, label: 'household' });
 
+/** A block writer with its own store and events, as another instance would have. */
+function newWriter(): BlockWriter {
+  const events = createInProcessEvents();
+  const store = new BlockStore({ prisma: db.prisma, events, now: clock.now });
+  return new BlockWriter({ prisma: db.prisma, store, events, now: clock.now });
+}
+
 /** Resolves when `count` parties have arrived; each waits for all. */
 function barrier(count: number) {
   let arrived = 0;
@@ -46,9 +54,7 @@ function barrier(count: number) {
 
 describe('two writers that both read version v, then both write', () => {
   it('compose: the loser re-reads version v+1, re-applies its append, and both edits are kept', async () => {
-    const writers = [0, 1].map(
-      () => new BlockWriter({ prisma: db.prisma, events: createInProcessEvents(), now: clock.now }),
-    );
+    const writers = [newWriter(), newWriter()];
     const bothRead = barrier(2);
     const seenVersions: Record<string, number[]> = { A: [], B: [] };
     const append = (writer: BlockWriter, name: 'A' | 'B', line: string) =>
@@ -121,6 +127,52 @@ describe('two writers that both read version v, then both write', () => {
     );
   });
 
+  it('refuses a rethink from a session without a call that was never shown the block, then lets it retry', async () => {
+    const chidi = scopeOf(seeded, { memberId: seeded.chidi, callId: await newCall(db.prisma, seeded, seeded.chidi) });
+    const noCall = scopeOf(seeded, { memberId: seeded.nana, callId: null, verified: true });
+    const rethink = (newMemory: string) =>
+      engines[0]!.runTool({
+        name: 'memory_rethink',
+        arguments: { label: 'household', new_memory: newMemory },
+        scope: noCall,
+      });
+    await engines[1]!.runTool({
+      name: 'core_memory_append',
+      arguments: { label: 'household', content: 'Chidi visits on Sundays.' },
+      scope: chidi,
+    });
+    expect(await rethink('Nana has a dentist appointment on Friday.')).toEqual({
+      ok: false,
+      output:
+        'You have not seen block "household" in this session, so your rewrite was not saved. Its current value ' +
+        'is:\nChidi visits on Sundays.\nIf your change is still needed, call memory_rethink again starting from this value',
+    });
+    expect((await engines[0]!.getBlock(householdRef())).value).toBe('Chidi visits on Sundays.');
+    const retried = await rethink('Chidi visits on Sundays.\nNana has a dentist appointment on Friday.');
+    expect(retried.ok).toBe(true);
+    expect((await engines[0]!.getBlock(householdRef())).value).toBe(
+      'Chidi visits on Sundays.\nNana has a dentist appointment on Friday.',
+    );
+  });
+
+  it('refuses a rethink from a session without a call when the block changed since its context was built', async () => {
+    const chidi = scopeOf(seeded, { memberId: seeded.chidi, callId: await newCall(db.prisma, seeded, seeded.chidi) });
+    const noCall = scopeOf(seeded, { memberId: seeded.nana, callId: null, verified: true });
+    await engines[0]!.compileContext({ scope: noCall });
+    await engines[1]!.runTool({
+      name: 'core_memory_append',
+      arguments: { label: 'household', content: 'Milk.' },
+      scope: chidi,
+    });
+    const rethink = await engines[0]!.runTool({
+      name: 'memory_rethink',
+      arguments: { label: 'household', new_memory: 'Bread.' },
+      scope: noCall,
+    });
+    expect(rethink.output).toMatch(/^Block "household" changed since you last saw it \(another session saved version/);
+    expect((await engines[0]!.getBlock(householdRef())).value).toBe('Milk.');
+  });
+
   it('shows an appending model the other session’s edit it had not seen, and keeps both', async () => {
     const callA = await newCall(db.prisma, seeded, seeded.nana);
     const callB = await newCall(db.prisma, seeded, seeded.chidi);
@@ -149,8 +201,8 @@ describe('two writers that both read version v, then both write', () => {
 
 describe('edits that cannot land', () => {
   it('give up after repeated lost races and say so, rather than loop or overwrite', async () => {
-    const writer = new BlockWriter({ prisma: db.prisma, events: createInProcessEvents(), now: clock.now });
-    const rival = new BlockWriter({ prisma: db.prisma, events: createInProcessEvents(), now: clock.now });
+    const writer = newWriter();
+    const rival = newWriter();
     let attempts = 0;
     const outcome = await writer.edit({
       ref: householdRef(),
@@ -175,7 +227,7 @@ describe('edits that cannot land', () => {
   });
 
   it('refuse a block that was deleted meanwhile', async () => {
-    const writer = new BlockWriter({ prisma: db.prisma, events: createInProcessEvents(), now: clock.now });
+    const writer = newWriter();
     const outcome = await writer.edit({
       ref: { ...householdRef(), label: 'gone' },
       source: { source: 'agent_tool' },

@@ -92,6 +92,8 @@ beforeAll(async () => {
     'I am selling double glazing, is the owner in?',
   );
   await say(scopeOf(other, { memberId: other.nana }), '2026-11-20T11:00:00Z', 'user', PARAPHRASE_TARGET);
+  // appendMessage returns before the embedding is written; every vector is in place from here on.
+  await memory.flush();
   clock.set('2026-11-26T14:05:00Z');
 });
 afterAll(async () => {

@@ -12,12 +12,25 @@ import { EMBEDDING_DIMENSIONS, type EmbeddingBackend } from './embedder.js';
 export const DEFAULT_OPENAI_EMBEDDING_MODEL = 'text-embedding-3-small';
 /** OpenAI accepts 2048 inputs per request; smaller requests fail and retry more cheaply. */
 const OPENAI_MAX_BATCH = 256;
-const REQUEST_TIMEOUT_MS = 20_000;
+/**
+ * Embeddings sit on the voice path (a search tool embeds its query while the caller waits),
+ * and every use survives without them: searches fall back to full text, passages are stored
+ * without a vector, recall embeds in the background. So an outage must cost seconds, not a
+ * minute (20 s × the SDK's default 3 attempts): a short timeout (answers normally take well
+ * under a second) and one retry, for a dropped connection or a brief 429/5xx. Worst case ≈ 6.5 s.
+ */
+const REQUEST_TIMEOUT_MS = 3000;
+const MAX_RETRIES = 1;
 
 /** An embedding backend calling OpenAI's `/embeddings`. */
 export function createOpenAIBackend(options: { apiKey: string; baseUrl?: string; model?: string }): EmbeddingBackend {
   const model = options.model ?? DEFAULT_OPENAI_EMBEDDING_MODEL;
-  const client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseUrl, timeout: REQUEST_TIMEOUT_MS });
+  const client = new OpenAI({
+    apiKey: options.apiKey,
+    baseURL: options.baseUrl,
+    timeout: REQUEST_TIMEOUT_MS,
+    maxRetries: MAX_RETRIES,
+  });
   return {
     model,
     maxBatch: OPENAI_MAX_BATCH,

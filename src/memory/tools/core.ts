@@ -38,6 +38,7 @@ export class CoreMemoryTools {
 
   async append(args: ToolArguments<'core_memory_append'>, context: Context): Promise<ToolResult> {
     const content = stripNullBytes(args.content);
+    if (content.trim() === '') return { ok: false, output: 'content is empty; write the text to add' };
     return this.#edit(args.label, context, 'Appended to', (current) => {
       const value = current.value === '' ? content : `${current.value}\n${content}`;
       return fitting(value, current);
@@ -47,6 +48,8 @@ export class CoreMemoryTools {
   async replace(args: ToolArguments<'core_memory_replace'>, context: Context): Promise<ToolResult> {
     const oldContent = stripNullBytes(args.old_content);
     const newContent = stripNullBytes(args.new_content);
+    // It was only null bytes, which are never stored; an empty needle would match everywhere.
+    if (oldContent === '') return { ok: false, output: 'old_content is empty; quote the exact text to replace' };
     return this.#edit(args.label, context, 'Replaced text in', (current) => {
       const matches = countOccurrences(current.value, oldContent);
       if (matches === 0) {
@@ -72,20 +75,23 @@ export class CoreMemoryTools {
 
   async rethink(args: ToolArguments<'memory_rethink'>, context: Context): Promise<ToolResult> {
     const newMemory = stripNullBytes(args.new_memory);
-    let baseline: number | undefined;
+    const { scope } = context;
+    // What the model rewrote from: the version this session was shown, read once (before any lost race).
+    let baseline: { version: number | undefined } | undefined;
     return this.#edit(args.label, context, 'Rewrote', (current) => {
-      // What the model rewrote from: the version its context showed, else the one first read here.
-      baseline ??= this.#seen.get(context.scope.callId, current.id) ?? current.version;
-      if (current.version !== baseline) {
-        this.#seen.recordOne(context.scope.callId, current);
-        return {
-          refuse:
-            `Block "${current.label}" changed since you last saw it (another session saved version ` +
-            `${current.version}), so your rewrite was not saved. Its current value is:\n${current.value}\n` +
-            'If your change is still needed, call memory_rethink again starting from this value',
-        };
-      }
-      return fitting(newMemory, current);
+      baseline ??= { version: this.#seen.get(scope, current.id) };
+      if (current.version === baseline.version) return fitting(newMemory, current);
+      // Either way the model now sees the current value, so a rewrite starting from it can land.
+      this.#seen.recordOne(scope, current);
+      const why =
+        baseline.version === undefined
+          ? `You have not seen block "${current.label}" in this session`
+          : `Block "${current.label}" changed since you last saw it (another session saved version ${current.version})`;
+      return {
+        refuse:
+          `${why}, so your rewrite was not saved. Its current value is:\n${current.value}\n` +
+          'If your change is still needed, call memory_rethink again starting from this value',
+      };
     });
   }
 
@@ -114,7 +120,10 @@ export class CoreMemoryTools {
   /** The visible block the label names, or the refusal to return. */
   async #target(label: string, scope: SessionScope): Promise<BlockView | ToolResult> {
     const visible = await this.#store.visibleTo(scope);
-    const block = visible.find((candidate) => candidate.label === label);
+    // A member's own block first: a shared one of the same label (left from before labels were
+    // reserved) must not collect what one member says where every caller reads it.
+    const named = visible.filter((candidate) => candidate.label === label);
+    const block = named.find((candidate) => candidate.memberId !== null) ?? named[0];
     if (block?.readOnly) return { ok: false, output: readOnlyMessage(label) };
     if (block) return block;
     const editable = visible.filter((candidate) => !candidate.readOnly).map((candidate) => candidate.label);
@@ -134,13 +143,13 @@ export class CoreMemoryTools {
     if (outcome.kind === 'unchanged')
       return { ok: true, output: `Block "${block.label}" already says exactly that; nothing changed.` };
     const from = block.version - 1;
-    const seenBefore = this.#seen.get(scope.callId, block.id);
+    const seenBefore = this.#seen.get(scope, block.id);
     const unseenChange = outcome.attempts > 1 || (seenBefore !== undefined && seenBefore !== from);
-    this.#seen.advance({ callId: scope.callId, blockId: block.id, from, to: block.version });
+    this.#seen.advance({ viewer: scope, blockId: block.id, from, to: block.version });
     const output = `${verb} block "${block.label}"; ${size}`;
     if (!unseenChange) return { ok: true, output };
     // The edit landed on top of a change this model has not seen: show it the whole block.
-    this.#seen.recordOne(scope.callId, block);
+    this.#seen.recordOne(scope, block);
     return {
       ok: true,
       output: `${output} Another session changed this block too; both edits are kept. It now reads:\n${block.value}`,
@@ -153,8 +162,10 @@ function fitting(value: string, current: BlockView): EditDecision {
   return value.length > current.charLimit ? { refuse: limitMessage(value.length, current.charLimit) } : { value };
 }
 
-/** Occurrences of `needle`, overlapping ones included (each is a different place it could mean). */
+/** Occurrences of `needle`, overlapping ones included (each is a different place it could mean); 0 for ''. */
 function countOccurrences(haystack: string, needle: string): number {
+  // indexOf('', i) never returns -1 (past the end it returns the length), so '' would loop forever.
+  if (needle === '') return 0;
   let count = 0;
   for (let index = haystack.indexOf(needle); index !== -1; index = haystack.indexOf(needle, index + 1)) count++;
   return count;

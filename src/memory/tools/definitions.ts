@@ -5,8 +5,7 @@
  * cannot drift apart.
  */
 import { z } from 'zod';
-import { MAX_PASSAGE_CHARS, MAX_TAGS } from '../archival.js';
-import { MAX_SEARCH_LIMIT } from '../recall.js';
+import { MAX_PASSAGE_CHARS, MAX_SEARCH_LIMIT, MAX_TAG_CHARS, MAX_TAGS } from '../limits.js';
 import { describeIssues } from '../schemas.js';
 import type { JSONSchemaObject, ToolDefinition } from '../types.js';
 
@@ -28,7 +27,7 @@ const page = z
   .min(1)
   .describe('Page of results: 1 is the first; ask for the next when told there are more.');
 const tags = z
-  .array(z.string().min(1).max(40))
+  .array(z.string().min(1).max(MAX_TAG_CHARS))
   .max(MAX_TAGS)
   .describe('Short lowercase topic tags, e.g. ["health", "medication"].');
 
