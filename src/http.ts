@@ -20,7 +20,15 @@ const REQUEST_ID_HEADER = 'x-request-id';
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
-/** Logs each request with an id, reusing a well-formed `X-Request-Id` from the caller. */
+/**
+ * A request URL's path, without the query: queries carry what people said (`/recall?q=…`), and
+ * logs carry ids, not content (DESIGN.md §8).
+ */
+export function pathOf(url: string | undefined): string {
+  return url?.split(/[?#]/, 1)[0] ?? '';
+}
+
+/** Logs each request (method and path, never the query) with an id, reusing a well-formed `X-Request-Id`. */
 export function requestLogging(logger: Logger): RequestHandler {
   return pinoHttp({
     logger,
@@ -36,7 +44,11 @@ export function requestLogging(logger: Logger): RequestHandler {
     },
     // Ids and shapes only: bodies may hold transcripts, PINs or keys.
     serializers: {
-      req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      req: (req: { id: string; method: string; url: string }) => ({
+        id: req.id,
+        method: req.method,
+        path: pathOf(req.url),
+      }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
   });
@@ -95,7 +107,7 @@ export function zodDetails(error: ZodError, location?: string): { in?: string; p
 }
 
 /** The one place an error becomes a response; unexpected errors are logged, never shown. */
-export const errorHandler: ErrorRequestHandler = function errorHandler(error: unknown, req, res, _next) {
+export const errorHandler: ErrorRequestHandler = function errorHandler(error: unknown, req, res, next) {
   let known: HearthError | undefined;
   if (error instanceof HearthError) known = error;
   else if (error instanceof ZodError)
@@ -103,8 +115,12 @@ export const errorHandler: ErrorRequestHandler = function errorHandler(error: un
   else if (error instanceof Error) known = fromBodyParser(error as BodyParserError);
 
   if (!known || known.httpStatus >= 500) req.log.error({ err: error }, 'request failed');
+  // Too late for an error body: express's own handler ends the half-sent response by closing the socket.
+  if (res.headersSent) {
+    next(error);
+    return;
+  }
   const status = known?.httpStatus ?? 500;
-  if (res.headersSent) return;
   res.status(status).json({
     error: {
       code: known?.code ?? 'internal_error',

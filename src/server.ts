@@ -11,7 +11,7 @@ import { type AdminRoute, createAdminRouter } from './admin/index.js';
 import type { Config } from './config/index.js';
 import type { Database } from './db/index.js';
 import { UnavailableError } from './errors.js';
-import { errorHandler, jsonBody, requestLogging, unknownRoute } from './http.js';
+import { errorHandler, jsonBody, pathOf, requestLogging, unknownRoute } from './http.js';
 import type { Logger } from './logger.js';
 import type { MemoryEngine } from './memory/index.js';
 
@@ -44,6 +44,7 @@ export function createServer({ config, logger, db, memory, adminRoutes }: Server
 
   const app = express();
   app.disable('x-powered-by');
+  if (config.HEARTH_TRUST_PROXY !== undefined) app.set('trust proxy', config.HEARTH_TRUST_PROXY);
   app.use(requestLogging(logger));
 
   app.get('/healthz', (_req, res) => {
@@ -65,6 +66,7 @@ export function createServer({ config, logger, db, memory, adminRoutes }: Server
     prisma: db.prisma,
     memory,
     rateLimitPerMinute: config.HEARTH_RATE_LIMIT_PER_MINUTE,
+    authFailuresPerMinute: config.HEARTH_AUTH_FAILURES_PER_MINUTE,
     extraRoutes: adminRoutes,
   });
   app.use(admin.router);
@@ -75,7 +77,7 @@ export function createServer({ config, logger, db, memory, adminRoutes }: Server
   const webSockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   httpServer.on('upgrade', (req, socket) => {
     // No WebSocket route is served yet; refuse cleanly rather than leave the socket hanging.
-    logger.warn({ url: req.url }, 'websocket upgrade to an unknown path');
+    logger.warn({ path: pathOf(req.url) }, 'websocket upgrade to an unknown path');
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
 

@@ -1,6 +1,15 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import express from 'express';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { loadConfig } from '../src/config/index.js';
 import type { Database } from '../src/db/index.js';
+import { errorHandler, requestLogging } from '../src/http.js';
+import { createEmbedder, createMemoryEngine } from '../src/memory/index.js';
+import { createServer } from '../src/server.js';
 import { createTestDatabase } from './support/database.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
@@ -10,6 +19,16 @@ interface ErrorBody {
 
 let db: Database;
 let server: TestServer;
+
+/** The status a WebSocket upgrade to `url` is answered with (101 when it opens). */
+function upgradeStatus(url: string): Promise<number | undefined> {
+  const socket = new WebSocket(url);
+  return new Promise((resolve) => {
+    socket.on('unexpected-response', (_req, res) => resolve(res.statusCode));
+    socket.on('open', () => resolve(101));
+    socket.on('error', () => {});
+  });
+}
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -101,12 +120,73 @@ describe('bad input gets a JSON error, never a stack trace', () => {
   });
 
   it('a WebSocket upgrade to an unknown path is refused with 404', async () => {
-    const socket = new WebSocket(`${server.url.replace('http', 'ws')}/nowhere`);
-    const status = await new Promise<number | undefined>((resolve) => {
-      socket.on('unexpected-response', (_req, res) => resolve(res.statusCode));
-      socket.on('open', () => resolve(101));
-      socket.on('error', () => {});
-    });
-    expect(status).toBe(404);
+    expect(await upgradeStatus(`${server.url.replace('http', 'ws')}/nowhere`)).toBe(404);
   });
+});
+
+/** A pino logger whose JSON lines are kept in memory. */
+function capturedLogger() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, stream), lines };
+}
+
+describe('logs carry ids, not content', () => {
+  it('logs the path of a request, never its query', async () => {
+    const { logger, lines } = capturedLogger();
+    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', LOG_FORMAT: 'json' });
+    const memory = createMemoryEngine({ prisma: db.prisma, embedder: createEmbedder({}) });
+    const logged = createServer({ config, logger, db, memory });
+    const url = await logged.listen();
+    logged.setReady(true);
+    try {
+      const path = `/v1/households/${randomUUID()}/recall`;
+      const response = await fetch(`${url}${path}?q=my%20inhaler%20is%20empty`, {
+        headers: { 'x-request-id': 'req-logged' },
+      });
+      expect(response.status).toBe(401);
+      expect(await upgradeStatus(`${url.replace('http', 'ws')}/nowhere?token=spoken-secret`)).toBe(404);
+    } finally {
+      await logged.close();
+      await memory.close();
+    }
+    const entries = lines.map((line) => JSON.parse(line) as { req?: { id: string; path: string }; path?: string });
+    expect(entries.find((entry) => entry.req?.id === 'req-logged')?.req).toMatchObject({
+      path: expect.stringMatching(/^\/v1\/households\/[0-9a-f-]{36}\/recall$/),
+    });
+    expect(entries.some((entry) => entry.path === '/nowhere')).toBe(true);
+    const text = lines.join('\n');
+    expect(text).not.toMatch(/inhaler|q=/);
+    expect(text).not.toContain('spoken-secret');
+  });
+});
+
+describe('an error after the response has started', () => {
+  it('is handed to express, which closes the half-sent response instead of leaving it open', async () => {
+    const app = express();
+    app.use(requestLogging(pino({ level: 'silent' })));
+    app.get('/stream', (_req, res, next) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('the first half');
+      next(new Error('the stream broke'));
+    });
+    app.use(errorHandler);
+    const listening = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => listening.once('listening', resolve));
+    try {
+      const { port } = listening.address() as AddressInfo;
+      const response = await fetch(`http://127.0.0.1:${port}/stream`);
+      expect(response.status).toBe(200);
+      // Left open, reading the body would never end; closed, the client sees the cut.
+      await expect(response.text()).rejects.toThrow();
+    } finally {
+      listening.closeAllConnections();
+      await new Promise((resolve) => listening.close(resolve));
+    }
+  }, 10_000);
 });

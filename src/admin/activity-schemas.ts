@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { messageRoleSchema, revisionSourceSchema } from './memory-schemas.js';
 import { keysetQuery } from './pagination.js';
-import { fromTime, timestamp, toTime } from './schemas.js';
+import { fromTime, storedText, timestamp, toTime } from './schemas.js';
 
 export const callStatusSchema = z.enum(['ringing', 'in_progress', 'completed', 'failed']);
 
@@ -68,7 +68,7 @@ export const callDetailSchema = callSchema
   .meta({ id: 'CallDetail' });
 
 export const apiKeyCreateSchema = z
-  .strictObject({ name: z.string().trim().min(1).max(100).default('default').describe('To tell keys apart') })
+  .strictObject({ name: storedText().trim().min(1).max(100).default('default').describe('To tell keys apart') })
   .meta({ id: 'ApiKeyCreate' });
 
 export const apiKeySchema = z
@@ -88,7 +88,7 @@ export const issuedApiKeySchema = apiKeySchema
 
 export const auditQuery = z.strictObject({
   ...keysetQuery,
-  resourceType: z.string().min(1).max(50).optional().describe('e.g. household, member, block'),
+  resourceType: storedText().min(1).max(50).optional().describe('e.g. household, member, block'),
 });
 
 export const auditEventSchema = z

@@ -3,21 +3,33 @@
  * revisions, archival passages, recall hits, and the query filters of those lists.
  */
 import { z } from 'zod';
+import { MEMORY_LIMITS } from '../memory/index.js';
 import { keysetQuery, rankedQuery, versionQuery } from './pagination.js';
-import { fromTime, timestamp, toTime } from './schemas.js';
+import { fromTime, PG_INT_MAX, storedText, timestamp, toTime } from './schemas.js';
 
-// Lengths, limits and the label rule are the memory engine's to enforce (its ValidationError
-// becomes a 400 naming the field); the edge checks types and refuses unknown fields.
+// The edge checks the memory engine's own limits (MEMORY_LIMITS), so a client gets the field-level
+// 400 the OpenAPI document announces; whether a value fits its block's charLimit is the engine's to say.
+const {
+  blockLabelPattern,
+  blockLabelMaxLength,
+  charLimitMin,
+  charLimitMax,
+  blockDescriptionMaxLength,
+  passageTextMaxLength,
+  tagMaxLength,
+  tagsMax,
+} = MEMORY_LIMITS;
+
 export const blockLabel = z
   .string()
-  .min(1)
-  .max(64)
+  .max(blockLabelMaxLength)
+  .regex(blockLabelPattern, `must be 1-${blockLabelMaxLength} lowercase letters, digits or "_", starting with a letter`)
   .describe('Block label: lowercase letters, digits and "_", starting with a letter (e.g. routines)');
 
 const blockFields = {
-  value: z.string().describe('The text the agent sees; at most charLimit characters'),
-  description: z.string().describe('Tells the agent what belongs in this block'),
-  charLimit: z.number().int().min(1).describe('Most characters the value may hold'),
+  value: z.string().max(charLimitMax).describe('The text the agent sees; at most charLimit characters'),
+  description: z.string().max(blockDescriptionMaxLength).describe('Tells the agent what belongs in this block'),
+  charLimit: z.number().int().min(charLimitMin).max(charLimitMax).describe('Most characters the value may hold'),
   readOnly: z.boolean().describe('Whether the agent may edit it (operators always may)'),
   private: z.boolean().describe("Shown only to the owning member's verified calls"),
 };
@@ -45,7 +57,7 @@ export const blockUpdateSchema = z
   .meta({ id: 'BlockUpdate' });
 
 export const rollbackSchema = z
-  .strictObject({ toVersion: z.number().int().min(1).describe('The version whose value to restore') })
+  .strictObject({ toVersion: z.number().int().min(1).max(PG_INT_MAX).describe('The version whose value to restore') })
   .meta({ id: 'BlockRollback' });
 
 export const blockSchema = z
@@ -81,18 +93,18 @@ export const revisionSchema = z
   })
   .meta({ id: 'BlockRevision' });
 
-const tag = z.string().trim().min(1).max(50);
+const tag = storedText().trim().min(1).max(tagMaxLength);
 const tagList = z
   .string()
   .transform((raw) => raw.split(',').map((part) => part.trim()))
-  .pipe(z.array(tag).max(20))
+  .pipe(z.array(tag).max(tagsMax))
   .describe('Comma-separated tags; passages carrying any of them');
 const searchText = z.string().trim().min(1).max(1000).describe('What to search for');
 
 export const passageCreateSchema = z
   .strictObject({
-    text: z.string().trim().min(1).max(10_000).describe('A distilled, self-contained fact'),
-    tags: z.array(tag).max(20).optional(),
+    text: z.string().trim().min(1).max(passageTextMaxLength).describe('A distilled, self-contained fact'),
+    tags: z.array(tag).max(tagsMax).optional(),
     memberId: z.uuid().optional().describe("Limit the fact to one member's calls; omit for the whole household"),
   })
   .meta({ id: 'PassageCreate' });

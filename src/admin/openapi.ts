@@ -4,6 +4,8 @@
  */
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+import { MEMORY_LIMITS } from '../memory/index.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination.js';
 import type { AdminRoute } from './route.js';
 
 export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
@@ -15,8 +17,10 @@ const API_VERSION = '1.0.0';
 const DESCRIPTION = [
   "Hearth's admin API: households, their members and phone lines, what the agent remembers about them,",
   'and their calls. Authenticate with `Authorization: Bearer <API key>`; each key belongs to one',
-  'organization and sees only its data. Lists take `limit` (1–200, default 50) and `cursor` (the previous',
-  'page\'s `nextCursor`). Errors are `{ "error": { "code", "message", "details" } }`.',
+  `organization and sees only its data. Lists take \`limit\` (1–${MAX_PAGE_SIZE}, default ${DEFAULT_PAGE_SIZE};`,
+  `searches at most ${MEMORY_LIMITS.searchLimitMax}, block history at most ${MEMORY_LIMITS.historyLimitMax})`,
+  "and `cursor` (the previous page's `nextCursor`). Errors are",
+  '`{ "error": { "code", "message", "details" } }`.',
 ].join(' ');
 
 function registerOperationalPaths(registry: OpenAPIRegistry): void {

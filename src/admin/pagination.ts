@@ -1,17 +1,22 @@
 /**
- * Cursor pagination for every admin list: `limit` (default 50, at most 200) and an opaque
- * `cursor`; responses are `{ data, nextCursor }`. Lists are keyset-paged over (timestamp, id)
- * so inserts never shift a page; ranked searches page by page number inside the same opaque
- * cursor.
+ * Cursor pagination for every admin list: `limit` (default 50, at most 200; searches and block
+ * history at most what the memory engine serves) and an opaque `cursor`; responses are
+ * `{ data, nextCursor }`. Lists are keyset-paged over (timestamp, id) so inserts never shift a
+ * page; ranked searches page by page number inside the same opaque cursor.
  */
 import { z } from 'zod';
+import { MEMORY_LIMITS } from '../memory/index.js';
+import { isStorableInstant, PG_INT_MAX } from './schemas.js';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
 
-const keysetSchema = z.strictObject({ at: z.iso.datetime(), id: z.uuid() });
-const pageNumberSchema = z.strictObject({ page: z.number().int().min(1) });
-const beforeVersionSchema = z.strictObject({ before: z.number().int().min(1) });
+const keysetSchema = z.strictObject({
+  at: z.iso.datetime().refine((at) => isStorableInstant(new Date(at))),
+  id: z.uuid(),
+});
+const pageNumberSchema = z.strictObject({ page: z.number().int().min(1).max(PG_INT_MAX) });
+const beforeVersionSchema = z.strictObject({ before: z.number().int().min(1).max(PG_INT_MAX) });
 
 export type Keyset = { at: Date; id: string };
 export type Direction = 'asc' | 'desc';
@@ -47,29 +52,31 @@ function cursorField<T extends z.ZodType>(shape: T) {
     .describe("Opaque cursor: the previous page's `nextCursor`");
 }
 
-const limitField = z.coerce
-  .number()
-  .int()
-  .min(1)
-  .max(MAX_PAGE_SIZE)
-  .default(DEFAULT_PAGE_SIZE)
-  .describe(`Items per page (1–${MAX_PAGE_SIZE})`);
+function limitField(max: number) {
+  return z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(max)
+    .default(Math.min(DEFAULT_PAGE_SIZE, max))
+    .describe(`Items per page (1–${max})`);
+}
 
 /** `limit` + keyset `cursor`, for chronological lists. */
 export const keysetQuery = {
-  limit: limitField,
+  limit: limitField(MAX_PAGE_SIZE),
   cursor: cursorField(keysetSchema.transform(({ at, id }): Keyset => ({ at: new Date(at), id }))),
 };
 
-/** `limit` + page-number `cursor`, for ranked searches. */
+/** `limit` + page-number `cursor`, for ranked searches (the engine's page size). */
 export const rankedQuery = {
-  limit: limitField,
+  limit: limitField(MEMORY_LIMITS.searchLimitMax),
   cursor: cursorField(pageNumberSchema.transform(({ page }) => page)),
 };
 
-/** `limit` + `cursor` over block versions, newest first. */
+/** `limit` + `cursor` over block versions, newest first (the engine's page size). */
 export const versionQuery = {
-  limit: limitField,
+  limit: limitField(MEMORY_LIMITS.historyLimitMax),
   cursor: cursorField(beforeVersionSchema.transform(({ before }) => before)),
 };
 

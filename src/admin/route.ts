@@ -78,7 +78,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   413: 'Body too large',
   415: 'Body is not JSON',
   428: 'If-Match is required',
-  429: 'Too many requests for this key; see Retry-After',
+  429: 'Too many requests for this key, or too many failed authentications from this address; see Retry-After',
 };
 
 type Issue = { in?: string; path: string; message: string };

@@ -1,7 +1,8 @@
 /**
- * The admin API as one express router: every route gets bearer-key auth, the per-key rate
- * limit, validation and the organization-scoped data layer, in that order; the OpenAPI document
- * and the reference page are public.
+ * The admin API as one express router: every route gets the per-address limit on failed
+ * authentication, bearer-key auth, the per-key rate limit, validation and the
+ * organization-scoped data layer, in that order; the OpenAPI document and the reference page
+ * are public.
  *
  * @example
  * const admin = createAdminRouter({ prisma: db.prisma, memory, rateLimitPerMinute: 600 });
@@ -13,7 +14,7 @@ import type { MemoryEngine } from '../memory/index.js';
 import { principalOf, requireApiKey } from './auth.js';
 import { renderDocsPage } from './docs.js';
 import { buildOpenApiDocument, DOCS_PATH, OPENAPI_PATH, type OpenApiDocument } from './openapi.js';
-import { rateLimitPerKey } from './rate-limit.js';
+import { limitFailedAuth, rateLimitPerKey } from './rate-limit.js';
 import type { AdminRoute } from './route.js';
 import { archiveRoutes } from './routes/archive.js';
 import { blockRoutes } from './routes/blocks.js';
@@ -29,11 +30,15 @@ const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...organizationRoutes,
 ];
 
+const DEFAULT_AUTH_FAILURES_PER_MINUTE = 30;
+
 export interface AdminRouterOptions {
   prisma: PrismaClient;
   memory: MemoryEngine;
   /** Requests per minute per API key. */
   rateLimitPerMinute: number;
+  /** Failed authentications per minute per client address before it gets 429 (default 30). */
+  authFailuresPerMinute?: number;
   /** Routes defined elsewhere with `defineRoute` (e.g. the agent's messages route), served the same way. */
   extraRoutes?: readonly AdminRoute[];
 }
@@ -64,10 +69,13 @@ export function createAdminRouter(options: AdminRouterOptions): AdminApi {
     res.type('html').send(docsPage);
   });
 
+  const limitFailures = limitFailedAuth({
+    failuresPerMinute: options.authFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE,
+  });
   const authenticate = requireApiKey({ prisma });
   const limit = rateLimitPerKey({ limitPerMinute: options.rateLimitPerMinute });
   for (const route of routes) {
-    router[route.method](route.path, authenticate, limit, async function adminRoute(req, res) {
+    router[route.method](route.path, limitFailures, authenticate, limit, async function adminRoute(req, res) {
       const scope = scopedDb({ prisma, memory, principal: principalOf(req) });
       const reply = await route.run({ req, scope });
       // Admin responses carry household data: never cache them in between.

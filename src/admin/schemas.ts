@@ -6,6 +6,34 @@ import { z } from 'zod';
 
 export const E164_PATTERN = /^\+[1-9]\d{1,14}$/;
 
+/** The largest Postgres `integer` (int4): every whole number that reaches a query stays at or below it. */
+export const PG_INT_MAX = 2_147_483_647;
+
+// Postgres stores years 4713 BC to 294276 AD, but an instant before year 1 fails on its way there
+// (a 500), and zod reads ISO 8601 with four-digit years: so years 0001 to 9999, in UTC.
+const EARLIEST_INSTANT_MS = Date.parse('0001-01-01T00:00:00Z');
+const LATEST_INSTANT_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
+/** Text for a Postgres text column, which cannot hold the NUL character (\u0000). */
+export function storedText() {
+  return z.string().refine((value) => !value.includes('\u0000'), 'must not contain the NUL character (\\u0000)');
+}
+
+/** Whether `instant` lies in the years 0001 to 9999 (UTC), which every layer down to Postgres accepts. */
+export function isStorableInstant(instant: Date): boolean {
+  const ms = instant.getTime();
+  return ms >= EARLIEST_INSTANT_MS && ms <= LATEST_INSTANT_MS;
+}
+
+/** An ISO 8601 date-time (with Z or an offset) read as a Date in the years 0001 to 9999 (UTC). */
+export function instant(description: string) {
+  return z.iso
+    .datetime({ offset: true })
+    .transform((raw) => new Date(raw))
+    .refine(isStorableInstant, 'must fall between the years 0001 and 9999 (UTC)')
+    .describe(description);
+}
+
 export const e164 = z
   .string()
   .regex(
@@ -40,27 +68,21 @@ export const locale = z
 export const timestamp = z.iso.datetime().describe('ISO 8601 timestamp (UTC)');
 
 /** Query filter: items at or after a time. */
-export const fromTime = z.iso
-  .datetime({ offset: true })
-  .transform((raw) => new Date(raw))
-  .describe('Only items at or after this time (ISO 8601, e.g. 2025-01-31T00:00:00Z)');
+export const fromTime = instant('Only items at or after this time (ISO 8601, e.g. 2025-01-31T00:00:00Z)');
 
 /** Query filter: items before a time. */
-export const toTime = z.iso
-  .datetime({ offset: true })
-  .transform((raw) => new Date(raw))
-  .describe('Only items before this time (ISO 8601)');
+export const toTime = instant('Only items before this time (ISO 8601)');
 
 export const agentSettingsSchema = z
   .strictObject({
-    model: z.string().min(1).max(100).optional().describe('Model id for this household (else the server default)'),
-    voice: z.string().min(1).max(50).optional().describe('Realtime voice name'),
-    instructions: z.string().max(4000).optional().describe('Extra instructions appended to the base prompt'),
+    model: storedText().min(1).max(100).optional().describe('Model id for this household (else the server default)'),
+    voice: storedText().min(1).max(50).optional().describe('Realtime voice name'),
+    instructions: storedText().max(4000).optional().describe('Extra instructions appended to the base prompt'),
   })
   .describe('Agent settings for the household; an update replaces the whole object')
   .meta({ id: 'AgentSettings' });
 
-const householdName = z.string().trim().min(1).max(200).describe('Name operators know the household by');
+const householdName = storedText().trim().min(1).max(200).describe('Name operators know the household by');
 
 /** Rejects an update that changes nothing, so a typo'd field name is never a silent no-op. */
 function someField<T extends z.ZodObject>(schema: T) {
@@ -101,8 +123,8 @@ export const memberRoleSchema = z
   .enum(['member', 'caregiver', 'guardian'])
   .describe('member: calls for themselves; caregiver and guardian: look after others');
 
-const memberName = z.string().trim().min(1).max(200);
-const relationship = z.string().trim().min(1).max(100).describe('e.g. grandmother, son, carer');
+const memberName = storedText().trim().min(1).max(200);
+const relationship = storedText().trim().min(1).max(100).describe('e.g. grandmother, son, carer');
 
 export const memberCreateSchema = z
   .strictObject({
@@ -145,7 +167,7 @@ export const memberSchema = z
   })
   .meta({ id: 'Member' });
 
-const lineLabel = z.string().trim().min(1).max(100);
+const lineLabel = storedText().trim().min(1).max(100);
 
 export const phoneLineCreateSchema = z
   .strictObject({

@@ -21,7 +21,11 @@ export interface DemoSeed {
   phoneLine: string;
 }
 
-/** Creates the demo organization; refuses, naming it, if one already exists. */
+/**
+ * Creates the demo organization; refuses, naming it, if one already exists. All or nothing: when
+ * a step fails (say the demo number is another organization's line), the organization is deleted
+ * and the cascade takes everything written so far, so the seed can simply be run again.
+ */
 export async function seedDemo(options: { prisma: PrismaClient; memory: MemoryEngine }): Promise<DemoSeed> {
   const { prisma, memory } = options;
   const existing = await prisma.organization.findFirst({ where: { name: DEMO_ORGANIZATION_NAME } });
@@ -32,8 +36,22 @@ export async function seedDemo(options: { prisma: PrismaClient; memory: MemoryEn
     );
   }
   const organization = await createOrganization(prisma, DEMO_ORGANIZATION_NAME);
-  const apiKey = await createApiKey(prisma, { organizationId: organization.id, name: 'demo' });
-  const scope = scopedDb({ prisma, memory, principal: systemPrincipal(organization.id) });
+  try {
+    return await populate({ prisma, memory, organizationId: organization.id });
+  } catch (error) {
+    await prisma.organization.deleteMany({ where: { id: organization.id } });
+    throw error;
+  }
+}
+
+async function populate(input: {
+  prisma: PrismaClient;
+  memory: MemoryEngine;
+  organizationId: string;
+}): Promise<DemoSeed> {
+  const { prisma, memory, organizationId } = input;
+  const apiKey = await createApiKey(prisma, { organizationId, name: 'demo' });
+  const scope = scopedDb({ prisma, memory, principal: systemPrincipal(organizationId) });
   const household = await scope.households.create({
     household: { name: 'The Okafor household', timezone: 'Europe/London', locale: 'en-GB' },
   });
@@ -49,13 +67,7 @@ export async function seedDemo(options: { prisma: PrismaClient; memory: MemoryEn
   const line = await scope.phoneLines.create({
     phoneLine: { number: DEMO_PHONE_LINE, householdId, label: 'Okafor home line' },
   });
-  return {
-    organizationId: organization.id,
-    apiKey,
-    householdId: household.id,
-    memberIds: [grandmother.id, son.id],
-    phoneLine: line.number,
-  };
+  return { organizationId, apiKey, householdId, memberIds: [grandmother.id, son.id], phoneLine: line.number };
 }
 
 /** What `seed --demo` and the first start print: the key appears here and nowhere else. */

@@ -125,3 +125,24 @@ describe('rate limiting', () => {
     }
   });
 });
+
+describe('failed authentication', () => {
+  it('answers 429 with Retry-After once an address has failed 30 times in a minute; successes do not count', async () => {
+    const fresh = await startTestServer(db);
+    try {
+      const good = new Api(fresh.url, tenant.key.key);
+      for (let i = 0; i < 40; i++) expect((await good.get('/v1/households')).status).toBe(200);
+
+      const guesser = new Api(fresh.url, `${tenant.key.prefix}_${'C'.repeat(43)}`);
+      for (let i = 0; i < 30; i++) expect((await guesser.get('/v1/households')).status).toBe(401);
+      const refused = await guesser.get('/v1/households');
+      expect(refused.status).toBe(429);
+      expect(refused.body.error).toMatchObject({ code: 'rate_limited', message: expect.stringContaining('failed') });
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      // The address is refused before any key is checked, so guessing costs no more hashing.
+      expect((await new Api(fresh.url).get('/v1/households')).status).toBe(429);
+    } finally {
+      await fresh.close();
+    }
+  });
+});

@@ -2,11 +2,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HouseholdView, MemberView } from '../../src/admin/schemas.js';
 import type { Database } from '../../src/db/index.js';
+import { MEMORY_LIMITS } from '../../src/memory/index.js';
 import { createTestDatabase } from '../support/database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { type Api, newTenant, type RequestOptions, snapshot } from './support.js';
 
-const BODY_LIMIT_BYTES = 2048;
+// Above the engine's largest text (a 4,000-character passage), so those limits are reached first.
+const BODY_LIMIT_BYTES = 8192;
 
 let db: Database;
 let server: TestServer;
@@ -37,7 +39,11 @@ interface Case {
   detail?: { in: string; path: string; message?: unknown };
 }
 
-const wrongShapeCursor = Buffer.from(JSON.stringify({ page: 2 })).toString('base64url');
+const cursor = (payload: unknown) => Buffer.from(JSON.stringify(payload)).toString('base64url');
+const wrongShapeCursor = cursor({ page: 2 });
+/** Beyond a Postgres integer (int4): Prisma refuses it with an error that used to become a 500. */
+const HUGE = 2 ** 40;
+const NUL = '\u0000';
 
 const cases: Case[] = [
   {
@@ -194,14 +200,207 @@ const cases: Case[] = [
   },
 ];
 
+/** Input the database cannot hold: numbers beyond int4, NUL characters, dates outside years 0001–9999. */
+const unstorable: Case[] = [
+  {
+    name: 'a rollback version beyond a database integer',
+    method: 'POST',
+    path: () => `${household}/blocks/household/rollback`,
+    options: { json: { toVersion: HUGE } },
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'body', path: 'toVersion' },
+  },
+  {
+    name: 'a history cursor beyond a database integer',
+    method: 'GET',
+    path: () => `${household}/blocks/household/history?cursor=${cursor({ before: HUGE })}`,
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'query', path: 'cursor' },
+  },
+  {
+    name: 'a search page beyond a database integer',
+    method: 'GET',
+    path: () => `${household}/recall?q=tea&cursor=${cursor({ page: HUGE })}`,
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'query', path: 'cursor' },
+  },
+  {
+    name: 'a block charLimit beyond a database integer',
+    method: 'POST',
+    path: () => `${household}/blocks`,
+    options: { json: { label: 'huge', charLimit: HUGE } },
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'body', path: 'charLimit' },
+  },
+  {
+    name: 'a date in year 0000',
+    method: 'GET',
+    path: () => `${household}/calls?from=0000-01-01T00:00:00Z`,
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'query', path: 'from' },
+  },
+  {
+    name: 'a date whose offset puts it in year 0000 (UTC)',
+    method: 'GET',
+    path: () => `${household}/passages?to=0001-01-01T00:00:00%2B01:00`,
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'query', path: 'to' },
+  },
+  {
+    name: 'a date in year 300000',
+    method: 'GET',
+    path: () => `${household}/recall?q=tea&from=%2B300000-01-01T00:00:00Z`,
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'query', path: 'from' },
+  },
+  {
+    name: 'a list cursor dated year 0000',
+    method: 'GET',
+    path: () =>
+      `/v1/households?cursor=${cursor({ at: '0000-01-01T00:00:00Z', id: '00000000-0000-4000-8000-000000000000' })}`,
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'query', path: 'cursor' },
+  },
+  {
+    name: 'a NUL character in a household name',
+    method: 'POST',
+    path: () => '/v1/households',
+    options: { json: { name: `The ${NUL}Smiths` } },
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'body', path: 'name', message: expect.stringContaining('NUL') },
+  },
+  {
+    name: 'a NUL character in agent settings',
+    method: 'PATCH',
+    path: () => household,
+    options: { json: { agentSettings: { instructions: `Be kind.${NUL}` } } },
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'body', path: 'agentSettings.instructions' },
+  },
+  {
+    name: 'a NUL character in a member update',
+    method: 'PATCH',
+    path: () => member,
+    options: { json: { relationship: `son${NUL}` } },
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'body', path: 'relationship' },
+  },
+  {
+    name: 'a NUL character in a phone line label',
+    method: 'POST',
+    path: () => '/v1/phone-lines',
+    options: { json: { number: '+15555550142', label: `Home${NUL}` } },
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'body', path: 'label' },
+  },
+  {
+    name: 'a NUL character in an API key name',
+    method: 'POST',
+    path: () => '/v1/api-keys',
+    options: { json: { name: `laptop${NUL}` } },
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'body', path: 'name' },
+  },
+  {
+    name: 'a NUL character in a passage tag',
+    method: 'POST',
+    path: () => `${household}/passages`,
+    options: { json: { text: 'Tea at four.', tags: [`routine${NUL}`] } },
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'body', path: 'tags.0' },
+  },
+  {
+    name: 'a NUL character in a tag filter',
+    method: 'GET',
+    path: () => `${household}/passages?tags=health%00`,
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'query', path: 'tags.0' },
+  },
+  {
+    name: 'a NUL character in an audit filter',
+    method: 'GET',
+    path: () => '/v1/audit?resourceType=member%00',
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'query', path: 'resourceType' },
+  },
+];
+
+/** The memory engine's limits, refused at the edge with a field-level detail (as the OpenAPI document says). */
+const beyondEngine: Case[] = [
+  {
+    name: 'a search limit above the engine maximum',
+    method: 'GET',
+    path: () => `${household}/passages/search?q=tea&limit=${MEMORY_LIMITS.searchLimitMax + 1}`,
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'query', path: 'limit' },
+  },
+  {
+    name: 'a history limit above the engine maximum',
+    method: 'GET',
+    path: () => `${household}/blocks/household/history?limit=${MEMORY_LIMITS.historyLimitMax + 1}`,
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'query', path: 'limit' },
+  },
+  {
+    name: 'a passage longer than the engine allows',
+    method: 'POST',
+    path: () => `${household}/passages`,
+    options: { json: { text: 'x'.repeat(MEMORY_LIMITS.passageTextMaxLength + 1) } },
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'body', path: 'text' },
+  },
+  {
+    name: 'a tag longer than the engine allows',
+    method: 'POST',
+    path: () => `${household}/passages`,
+    options: { json: { text: 'Tea at four.', tags: ['t'.repeat(MEMORY_LIMITS.tagMaxLength + 1)] } },
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'body', path: 'tags.0' },
+  },
+  {
+    name: 'more tags than the engine allows',
+    method: 'POST',
+    path: () => `${household}/passages`,
+    options: {
+      json: { text: 'Tea at four.', tags: Array.from({ length: MEMORY_LIMITS.tagsMax + 1 }, (_, i) => `tag${i}`) },
+    },
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'body', path: 'tags' },
+  },
+];
+
 describe('bad input', () => {
-  it.each(cases)('$name: $status, database unchanged', async ({ method, path, options, status, code, detail }) => {
-    const before = await snapshot(db);
-    const response = await api.request(method, path(), options);
-    expect(response.status).toBe(status);
-    expect(response.headers.get('content-type')).toContain('application/json');
-    expect(response.body.error).toMatchObject({ code, message: expect.any(String) });
-    if (detail) expect(response.body.error.details).toContainEqual(expect.objectContaining(detail));
-    expect(await snapshot(db)).toEqual(before);
-  });
+  it.each([...cases, ...unstorable, ...beyondEngine])(
+    '$name: $status, database unchanged',
+    async ({ method, path, options, status, code, detail }) => {
+      const before = await snapshot(db);
+      const response = await api.request(method, path(), options);
+      expect(response.status).toBe(status);
+      expect(response.headers.get('content-type')).toContain('application/json');
+      expect(response.body.error).toMatchObject({ code, message: expect.any(String) });
+      if (detail) expect(response.body.error.details).toContainEqual(expect.objectContaining(detail));
+      expect(await snapshot(db)).toEqual(before);
+    },
+  );
 });

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Database } from '../../src/db/index.js';
+import { MEMORY_LIMITS } from '../../src/memory/index.js';
 import { createTestDatabase } from '../support/database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { Api } from './support.js';
@@ -129,6 +130,26 @@ describe('/v1/openapi.json', () => {
     expect(served.length).toBeGreaterThan(40);
     expect(new Set(served).size).toBe(served.length);
     expect(documentedRoutes(document).sort()).toEqual(served.sort());
+  });
+
+  it("advertises the memory engine's limits, not larger ones of its own", () => {
+    const limitOf = (path: string) =>
+      document.paths[path]?.get?.parameters?.find((parameter) => parameter.name === 'limit')?.schema;
+    const household = '/v1/households/{householdId}';
+    expect(limitOf(`${household}/passages/search`)).toMatchObject({ maximum: MEMORY_LIMITS.searchLimitMax });
+    expect(limitOf(`${household}/recall`)).toMatchObject({ maximum: MEMORY_LIMITS.searchLimitMax });
+    expect(limitOf(`${household}/blocks/{label}/history`)).toMatchObject({ maximum: MEMORY_LIMITS.historyLimitMax });
+    const passage = document.components.schemas.PassageCreate as {
+      properties: { text: unknown; tags: { maxItems?: number; items: unknown } };
+    };
+    expect(passage.properties.text).toMatchObject({ maxLength: MEMORY_LIMITS.passageTextMaxLength });
+    expect(passage.properties.tags).toMatchObject({
+      maxItems: MEMORY_LIMITS.tagsMax,
+      items: { maxLength: MEMORY_LIMITS.tagMaxLength },
+    });
+    const block = document.components.schemas.BlockCreate as { properties: { label: unknown; charLimit: unknown } };
+    expect(block.properties.label).toMatchObject({ maxLength: MEMORY_LIMITS.blockLabelMaxLength });
+    expect(block.properties.charLimit).toMatchObject({ maximum: MEMORY_LIMITS.charLimitMax });
   });
 
   it('describes request bodies as closed objects, so unknown fields are documented as refused', () => {

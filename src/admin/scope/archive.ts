@@ -17,7 +17,8 @@ import type {
 } from '../memory-schemas.js';
 import { keysetOrder, keysetPage, keysetWhere, nextPageCursor, type Page } from '../pagination.js';
 import { missing, requireHousehold, requireMember } from './guards.js';
-import { type Db, type Principal, recordAudit } from './principal.js';
+import { recordAudit } from './principal.js';
+import { ScopedRepository } from './repository.js';
 
 type PassageView = Awaited<ReturnType<MemoryEngine['insertPassage']>>;
 type RecallHit = Awaited<ReturnType<MemoryEngine['searchRecall']>>['items'][number];
@@ -63,29 +64,15 @@ function timeRange(from: Date | undefined, to: Date | undefined) {
 }
 
 /** Passages and recall of the principal's organization's households. */
-export class Archive {
-  readonly #prisma: Db;
-  readonly #principal: Principal;
-  readonly #memory: MemoryEngine;
-
-  constructor(options: { prisma: Db; principal: Principal; memory: MemoryEngine }) {
-    this.#prisma = options.prisma;
-    this.#principal = options.principal;
-    this.#memory = options.memory;
-  }
-
-  get #organizationId(): string {
-    return this.#principal.organizationId;
-  }
-
+export class Archive extends ScopedRepository {
   /** A page of passages, oldest first, filtered by member, tags (any of them) and creation time. */
   async listPassages(input: { householdId: string } & PassageListQuery): Promise<Page<PassageOut>> {
     const { householdId, memberId, tags, from, to, limit, cursor } = input;
     await this.#require(householdId, memberId);
-    const rows = await this.#prisma.passage.findMany({
+    const rows = await this.prisma.passage.findMany({
       select: PASSAGE_COLUMNS,
       where: {
-        organizationId: this.#organizationId,
+        organizationId: this.organizationId,
         householdId,
         ...(memberId ? { memberId } : {}),
         ...(tags ? { tags: { hasSome: tags } } : {}),
@@ -103,7 +90,7 @@ export class Archive {
   async searchPassages(input: { householdId: string } & PassageSearchQuery): Promise<Page<PassageHitOut>> {
     const { householdId, memberId, q, tags, from, to, limit, cursor } = input;
     await this.#require(householdId, memberId);
-    const result = await this.#memory.searchPassages({
+    const result = await this.memory.searchPassages({
       householdId,
       ...(memberId ? { memberId } : {}),
       query: q,
@@ -122,14 +109,14 @@ export class Archive {
   async createPassage(input: { householdId: string; passage: PassageCreate }): Promise<PassageOut> {
     const { householdId, passage } = input;
     await this.#require(householdId, passage.memberId);
-    const created = await this.#memory.insertPassage({
-      organizationId: this.#organizationId,
+    const created = await this.memory.insertPassage({
+      organizationId: this.organizationId,
       householdId,
       memberId: passage.memberId ?? null,
       text: passage.text,
       tags: passage.tags ?? [],
     });
-    await recordAudit(this.#prisma, this.#principal, {
+    await recordAudit(this.prisma, this.principal, {
       action: 'passage.create',
       resourceType: 'passage',
       resourceId: created.id,
@@ -141,12 +128,12 @@ export class Archive {
   /** Deletes a passage for good. */
   async deletePassage(input: { householdId: string; passageId: string }): Promise<void> {
     const { householdId, passageId } = input;
-    await this.#prisma.$transaction(async (tx) => {
+    await this.prisma.$transaction(async (tx) => {
       const { count } = await tx.passage.deleteMany({
-        where: { id: passageId, householdId, organizationId: this.#organizationId },
+        where: { id: passageId, householdId, organizationId: this.organizationId },
       });
       if (count === 0) throw new NotFoundError(missing.passage(householdId, passageId));
-      await recordAudit(tx, this.#principal, {
+      await recordAudit(tx, this.principal, {
         action: 'passage.delete',
         resourceType: 'passage',
         resourceId: passageId,
@@ -159,7 +146,7 @@ export class Archive {
   async searchRecall(input: { householdId: string } & RecallQuery): Promise<Page<RecallHitOut>> {
     const { householdId, memberId, q, roles, from, to, limit, cursor } = input;
     await this.#require(householdId, memberId);
-    const result = await this.#memory.searchRecall({
+    const result = await this.memory.searchRecall({
       householdId,
       memberId: memberId ?? null,
       query: q,
@@ -172,7 +159,7 @@ export class Archive {
   }
 
   async #require(householdId: string, memberId: string | undefined): Promise<void> {
-    if (memberId) await requireMember(this.#prisma, this.#organizationId, householdId, memberId);
-    else await requireHousehold(this.#prisma, this.#organizationId, householdId);
+    if (memberId) await requireMember(this.prisma, this.organizationId, householdId, memberId);
+    else await requireHousehold(this.prisma, this.organizationId, householdId);
   }
 }

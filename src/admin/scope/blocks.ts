@@ -7,7 +7,8 @@ import type { MemoryEngine } from '../../memory/index.js';
 import type { BlockCreate, BlockOut, BlockUpdate, RevisionOut } from '../memory-schemas.js';
 import { type Keyset, nextVersionCursor, type Page, pageInMemory } from '../pagination.js';
 import { requireHousehold, requireMember } from './guards.js';
-import { actorOf, type Db, type Principal, recordAudit } from './principal.js';
+import { actorOf, recordAudit } from './principal.js';
+import { ScopedRepository } from './repository.js';
 
 /** Whose blocks: the household's shared ones (memberId null) or one member's. */
 export interface BlockOwner {
@@ -50,21 +51,11 @@ function revisionView(revision: RevisionView): RevisionOut {
 }
 
 /** Blocks of the principal's organization's households and members. */
-export class Blocks {
-  readonly #prisma: Db;
-  readonly #principal: Principal;
-  readonly #memory: MemoryEngine;
-
-  constructor(options: { prisma: Db; principal: Principal; memory: MemoryEngine }) {
-    this.#prisma = options.prisma;
-    this.#principal = options.principal;
-    this.#memory = options.memory;
-  }
-
+export class Blocks extends ScopedRepository {
   /** A page of the owner's blocks, oldest first. */
   async list(input: { owner: BlockOwner; limit: number; cursor?: Keyset | undefined }): Promise<Page<BlockOut>> {
     const owner = await this.#require(input.owner);
-    const blocks = (await this.#memory.listBlocks(owner)).filter((block) => block.memberId === owner.memberId);
+    const blocks = await this.memory.listBlocks(owner);
     return pageInMemory(blocks.map(blockView), {
       limit: input.limit,
       cursor: input.cursor,
@@ -75,16 +66,16 @@ export class Blocks {
   /** One block by label. */
   async get(input: { owner: BlockOwner; label: string }): Promise<BlockOut> {
     const owner = await this.#require(input.owner);
-    return blockView(await this.#memory.getBlock({ ...owner, label: input.label }));
+    return blockView(await this.memory.getBlock({ ...owner, label: input.label }));
   }
 
   /** Creates a block; `ConflictError` when the label is taken. */
   async create(input: { owner: BlockOwner; block: BlockCreate }): Promise<BlockOut> {
     const owner = await this.#require(input.owner);
-    const block = await this.#memory.createBlock({
+    const block = await this.memory.createBlock({
       ...owner,
       ...input.block,
-      organizationId: this.#principal.organizationId,
+      organizationId: this.organizationId,
       source: this.#source('block.create'),
     });
     await this.#audit('block.create', block);
@@ -99,7 +90,7 @@ export class Blocks {
     changes: BlockUpdate;
   }): Promise<BlockOut> {
     const owner = await this.#require(input.owner);
-    const block = await this.#memory.updateBlock({
+    const block = await this.memory.updateBlock({
       ...owner,
       label: input.label,
       expectedVersion: input.expectedVersion,
@@ -113,8 +104,8 @@ export class Blocks {
   /** Deletes a block; the default blocks (persona, household, caller) refuse with `ConflictError`. */
   async delete(input: { owner: BlockOwner; label: string }): Promise<void> {
     const owner = await this.#require(input.owner);
-    const block = await this.#memory.getBlock({ ...owner, label: input.label });
-    await this.#memory.deleteBlock({ ...owner, label: input.label });
+    const block = await this.memory.getBlock({ ...owner, label: input.label });
+    await this.memory.deleteBlock({ ...owner, label: input.label });
     await this.#audit('block.delete', block);
   }
 
@@ -126,7 +117,7 @@ export class Blocks {
     before: number | undefined;
   }): Promise<Page<RevisionOut>> {
     const owner = await this.#require(input.owner);
-    const { items, hasMore } = await this.#memory.blockHistory({
+    const { items, hasMore } = await this.memory.blockHistory({
       ...owner,
       label: input.label,
       limit: input.limit,
@@ -143,7 +134,7 @@ export class Blocks {
     expectedVersion: number | undefined;
   }): Promise<BlockOut> {
     const owner = await this.#require(input.owner);
-    const block = await this.#memory.rollbackBlock({
+    const block = await this.memory.rollbackBlock({
       ...owner,
       label: input.label,
       toVersion: input.toVersion,
@@ -155,19 +146,19 @@ export class Blocks {
   }
 
   async #require(owner: BlockOwner): Promise<BlockOwner> {
-    const { organizationId } = this.#principal;
-    if (owner.memberId) await requireMember(this.#prisma, organizationId, owner.householdId, owner.memberId);
-    else await requireHousehold(this.#prisma, organizationId, owner.householdId);
+    const { organizationId } = this.principal;
+    if (owner.memberId) await requireMember(this.prisma, organizationId, owner.householdId, owner.memberId);
+    else await requireHousehold(this.prisma, organizationId, owner.householdId);
     return { householdId: owner.householdId, memberId: owner.memberId };
   }
 
   #source(detail: string, source: 'admin' | 'rollback' = 'admin') {
-    return { source, detail, actor: actorOf(this.#principal) };
+    return { source, detail, actor: actorOf(this.principal) };
   }
 
   // The engine owns the block write's transaction, so this row follows it rather than sharing it.
   async #audit(action: string, block: BlockView, details: Record<string, unknown> = {}): Promise<void> {
-    await recordAudit(this.#prisma, this.#principal, {
+    await recordAudit(this.prisma, this.principal, {
       action,
       resourceType: 'block',
       resourceId: block.id,

@@ -4,7 +4,7 @@ import { NotFoundError } from '../../errors.js';
 import type { CallDetailOut, CallListQuery, CallOut, MessageOut } from '../activity-schemas.js';
 import { keysetOrder, keysetPage, keysetWhere, type Page } from '../pagination.js';
 import { missing, requireHousehold } from './guards.js';
-import type { Db, Principal } from './principal.js';
+import { ScopedRepository } from './repository.js';
 
 function callView(row: Prisma.CallModel): CallOut {
   return {
@@ -37,26 +37,14 @@ function messageView(row: Prisma.MessageModel): MessageOut {
 }
 
 /** Calls of the principal's organization, always addressed through their household. */
-export class Calls {
-  readonly #prisma: Db;
-  readonly #principal: Principal;
-
-  constructor(options: { prisma: Db; principal: Principal }) {
-    this.#prisma = options.prisma;
-    this.#principal = options.principal;
-  }
-
-  get #organizationId(): string {
-    return this.#principal.organizationId;
-  }
-
+export class Calls extends ScopedRepository {
   /** A page of the household's calls, newest first, filtered by member, status and start time. */
   async list(input: { householdId: string } & CallListQuery): Promise<Page<CallOut>> {
     const { householdId, memberId, status, from, to, limit, cursor } = input;
-    await requireHousehold(this.#prisma, this.#organizationId, householdId);
-    const rows = await this.#prisma.call.findMany({
+    await requireHousehold(this.prisma, this.organizationId, householdId);
+    const rows = await this.prisma.call.findMany({
       where: {
-        organizationId: this.#organizationId,
+        organizationId: this.organizationId,
         householdId,
         ...(memberId ? { memberId } : {}),
         ...(status ? { status } : {}),
@@ -73,15 +61,15 @@ export class Calls {
   /** One call with its transcript, tool calls and the block revisions it made. */
   async get(input: { householdId: string; callId: string }): Promise<CallDetailOut> {
     const { householdId, callId } = input;
-    const organizationId = this.#organizationId;
-    const call = await this.#prisma.call.findFirst({ where: { id: callId, householdId, organizationId } });
+    const organizationId = this.organizationId;
+    const call = await this.prisma.call.findFirst({ where: { id: callId, householdId, organizationId } });
     if (!call) throw new NotFoundError(missing.call(householdId, callId));
     const [messages, revisions] = await Promise.all([
-      this.#prisma.message.findMany({
+      this.prisma.message.findMany({
         where: { organizationId, callId },
         orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
       }),
-      this.#prisma.blockRevision.findMany({
+      this.prisma.blockRevision.findMany({
         where: { organizationId, callId },
         orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
         include: { block: { select: { label: true, memberId: true } } },

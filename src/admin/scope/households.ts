@@ -1,6 +1,5 @@
 /** Households of one organization: CRUD, default memory on create, erasure on delete. */
 import type { Prisma } from '../../db/index.js';
-import type { MemoryEngine } from '../../memory/index.js';
 import { type Keyset, keysetOrder, keysetPage, keysetWhere, type Page } from '../pagination.js';
 import {
   agentSettingsSchema,
@@ -10,7 +9,8 @@ import {
   householdCreateSchema,
 } from '../schemas.js';
 import { guarded, missing, requireHousehold } from './guards.js';
-import { type Db, type Principal, recordAudit } from './principal.js';
+import { recordAudit } from './principal.js';
+import { ScopedRepository } from './repository.js';
 
 function view(row: Prisma.HouseholdModel): HouseholdView {
   return {
@@ -26,25 +26,11 @@ function view(row: Prisma.HouseholdModel): HouseholdView {
 }
 
 /** Households of the principal's organization. */
-export class Households {
-  readonly #prisma: Db;
-  readonly #principal: Principal;
-  readonly #memory: MemoryEngine;
-
-  constructor(options: { prisma: Db; principal: Principal; memory: MemoryEngine }) {
-    this.#prisma = options.prisma;
-    this.#principal = options.principal;
-    this.#memory = options.memory;
-  }
-
-  get #organizationId(): string {
-    return this.#principal.organizationId;
-  }
-
+export class Households extends ScopedRepository {
   /** A page of households, oldest first. */
   async list(input: { limit: number; cursor?: Keyset | undefined }): Promise<Page<HouseholdView>> {
-    const rows = await this.#prisma.household.findMany({
-      where: { organizationId: this.#organizationId, ...keysetWhere('createdAt', input.cursor, 'asc') },
+    const rows = await this.prisma.household.findMany({
+      where: { organizationId: this.organizationId, ...keysetWhere('createdAt', input.cursor, 'asc') },
       orderBy: keysetOrder('createdAt', 'asc'),
       take: input.limit + 1,
     });
@@ -54,17 +40,17 @@ export class Households {
 
   /** One household; `NotFoundError` when it is not this organization's. */
   async get(input: { householdId: string }): Promise<HouseholdView> {
-    return view(await requireHousehold(this.#prisma, this.#organizationId, input.householdId));
+    return view(await requireHousehold(this.prisma, this.organizationId, input.householdId));
   }
 
   /** Creates a household with its default shared blocks, in one transaction. */
   async create(input: { household: HouseholdCreate }): Promise<HouseholdView> {
     const data = householdCreateSchema.parse(input.household);
-    const organizationId = this.#organizationId;
-    const row = await this.#prisma.$transaction(async (tx) => {
+    const organizationId = this.organizationId;
+    const row = await this.prisma.$transaction(async (tx) => {
       const household = await tx.household.create({ data: { ...data, organizationId } });
-      await this.#memory.createHouseholdBlocks({ tx, organizationId, householdId: household.id });
-      await recordAudit(tx, this.#principal, {
+      await this.memory.createHouseholdBlocks({ tx, organizationId, householdId: household.id });
+      await recordAudit(tx, this.principal, {
         action: 'household.create',
         resourceType: 'household',
         resourceId: household.id,
@@ -77,16 +63,16 @@ export class Households {
   /** Changes the given fields; `agentSettings` is replaced whole. */
   async update(input: { householdId: string; changes: HouseholdUpdate }): Promise<HouseholdView> {
     const { householdId, changes } = input;
-    const row = await this.#prisma.$transaction(async (tx) => {
+    const row = await this.prisma.$transaction(async (tx) => {
       const updated = await guarded(
         () =>
           tx.household.update({
-            where: { id: householdId, organizationId: this.#organizationId },
+            where: { id: householdId, organizationId: this.organizationId },
             data: changes,
           }),
         { notFound: missing.household(householdId) },
       );
-      await recordAudit(tx, this.#principal, {
+      await recordAudit(tx, this.principal, {
         action: 'household.update',
         resourceType: 'household',
         resourceId: householdId,
@@ -104,11 +90,11 @@ export class Households {
    */
   async delete(input: { householdId: string }): Promise<void> {
     const { householdId } = input;
-    await this.#prisma.$transaction(async (tx) => {
-      await guarded(() => tx.household.delete({ where: { id: householdId, organizationId: this.#organizationId } }), {
+    await this.prisma.$transaction(async (tx) => {
+      await guarded(() => tx.household.delete({ where: { id: householdId, organizationId: this.organizationId } }), {
         notFound: missing.household(householdId),
       });
-      await recordAudit(tx, this.#principal, {
+      await recordAudit(tx, this.principal, {
         action: 'household.delete',
         resourceType: 'household',
         resourceId: householdId,

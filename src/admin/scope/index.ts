@@ -8,8 +8,6 @@
  * const scope = scopedDb({ prisma, memory, principal: { organizationId, keyId, keyPrefix } });
  * await scope.households.get({ householdId }); // NotFoundError for another organization's household
  */
-import type { PrismaClient } from '../../db/index.js';
-import type { MemoryEngine } from '../../memory/index.js';
 import { Archive } from './archive.js';
 import { Blocks } from './blocks.js';
 import { Calls } from './calls.js';
@@ -18,9 +16,11 @@ import { ApiKeys, AuditLog } from './keys-and-audit.js';
 import { Members } from './members.js';
 import { PhoneLines } from './phone-lines.js';
 import type { Principal } from './principal.js';
+import type { ScopeOptions } from './repository.js';
 
 export type { BlockOwner } from './blocks.js';
 export { type Principal, systemPrincipal } from './principal.js';
+export type { ScopeOptions } from './repository.js';
 
 /** Everything an admin route may touch, bound to one organization. */
 export interface Scope {
@@ -36,17 +36,16 @@ export interface Scope {
 }
 
 /** Builds the organization-scoped data access for `principal` (cheap: one per request). */
-export function scopedDb(options: { prisma: PrismaClient; memory: MemoryEngine; principal: Principal }): Scope {
-  const { prisma, memory, principal } = options;
+export function scopedDb(options: ScopeOptions): Scope {
   return {
-    principal,
-    households: new Households({ prisma, principal, memory }),
-    members: new Members({ prisma, principal, memory }),
-    phoneLines: new PhoneLines({ prisma, principal }),
-    blocks: new Blocks({ prisma, principal, memory }),
-    archive: new Archive({ prisma, principal, memory }),
-    calls: new Calls({ prisma, principal }),
-    apiKeys: new ApiKeys({ prisma, principal }),
-    audit: new AuditLog({ prisma, principal }),
+    principal: options.principal,
+    households: new Households(options),
+    members: new Members(options),
+    phoneLines: new PhoneLines(options),
+    blocks: new Blocks(options),
+    archive: new Archive(options),
+    calls: new Calls(options),
+    apiKeys: new ApiKeys(options),
+    audit: new AuditLog(options),
   };
 }

@@ -4,7 +4,8 @@ import type { ApiKeyOut, AuditEventOut, AuditQuery, IssuedApiKeyOut } from '../a
 import { createApiKey } from '../api-keys.js';
 import { type Keyset, keysetOrder, keysetPage, keysetWhere, type Page } from '../pagination.js';
 import { guarded, missing } from './guards.js';
-import { type Db, type Principal, recordAudit } from './principal.js';
+import { recordAudit } from './principal.js';
+import { ScopedRepository } from './repository.js';
 
 function keyView(row: Prisma.ApiKeyModel): ApiKeyOut {
   return {
@@ -32,19 +33,11 @@ function auditView(row: Prisma.AuditEventModel): AuditEventOut {
 }
 
 /** API keys of the principal's organization; their hashes never leave this module. */
-export class ApiKeys {
-  readonly #prisma: Db;
-  readonly #principal: Principal;
-
-  constructor(options: { prisma: Db; principal: Principal }) {
-    this.#prisma = options.prisma;
-    this.#principal = options.principal;
-  }
-
+export class ApiKeys extends ScopedRepository {
   /** A page of keys, oldest first, revoked ones included. */
   async list(input: { limit: number; cursor?: Keyset | undefined }): Promise<Page<ApiKeyOut>> {
-    const rows = await this.#prisma.apiKey.findMany({
-      where: { organizationId: this.#principal.organizationId, ...keysetWhere('createdAt', input.cursor, 'asc') },
+    const rows = await this.prisma.apiKey.findMany({
+      where: { organizationId: this.organizationId, ...keysetWhere('createdAt', input.cursor, 'asc') },
       orderBy: keysetOrder('createdAt', 'asc'),
       take: input.limit + 1,
     });
@@ -54,9 +47,9 @@ export class ApiKeys {
 
   /** Issues a key; the response is the only place the whole key ever appears. */
   async create(input: { name: string }): Promise<IssuedApiKeyOut> {
-    return this.#prisma.$transaction(async (tx) => {
-      const issued = await createApiKey(tx, { organizationId: this.#principal.organizationId, name: input.name });
-      await recordAudit(tx, this.#principal, {
+    return this.prisma.$transaction(async (tx) => {
+      const issued = await createApiKey(tx, { organizationId: this.organizationId, name: input.name });
+      await recordAudit(tx, this.principal, {
         action: 'api_key.create',
         resourceType: 'api_key',
         resourceId: issued.id,
@@ -76,8 +69,8 @@ export class ApiKeys {
   /** Revokes a key at once (the next request with it gets 401); revoking twice keeps the first time. */
   async revoke(input: { keyId: string }): Promise<ApiKeyOut> {
     const { keyId } = input;
-    const organizationId = this.#principal.organizationId;
-    return this.#prisma.$transaction(async (tx) => {
+    const organizationId = this.organizationId;
+    return this.prisma.$transaction(async (tx) => {
       await tx.apiKey.updateMany({
         where: { id: keyId, organizationId, revokedAt: null },
         data: { revokedAt: new Date() },
@@ -85,27 +78,19 @@ export class ApiKeys {
       const row = await guarded(() => tx.apiKey.findUniqueOrThrow({ where: { id: keyId, organizationId } }), {
         notFound: missing.apiKey(keyId),
       });
-      await recordAudit(tx, this.#principal, { action: 'api_key.revoke', resourceType: 'api_key', resourceId: keyId });
+      await recordAudit(tx, this.principal, { action: 'api_key.revoke', resourceType: 'api_key', resourceId: keyId });
       return keyView(row);
     });
   }
 }
 
 /** The organization's audit log, newest first. */
-export class AuditLog {
-  readonly #prisma: Db;
-  readonly #principal: Principal;
-
-  constructor(options: { prisma: Db; principal: Principal }) {
-    this.#prisma = options.prisma;
-    this.#principal = options.principal;
-  }
-
+export class AuditLog extends ScopedRepository {
   /** A page of audit events, optionally of one resource type. */
   async list(input: AuditQuery): Promise<Page<AuditEventOut>> {
-    const rows = await this.#prisma.auditEvent.findMany({
+    const rows = await this.prisma.auditEvent.findMany({
       where: {
-        organizationId: this.#principal.organizationId,
+        organizationId: this.organizationId,
         ...(input.resourceType ? { resourceType: input.resourceType } : {}),
         ...keysetWhere('createdAt', input.cursor, 'desc'),
       },

@@ -1,11 +1,11 @@
 /** Members of one organization's households: CRUD, PINs (hashed), erasure. */
 import type { Prisma } from '../../db/index.js';
-import type { MemoryEngine } from '../../memory/index.js';
 import { hashSecret } from '../api-keys.js';
 import { type Keyset, keysetOrder, keysetPage, keysetWhere, type Page } from '../pagination.js';
 import { type MemberCreate, type MemberUpdate, type MemberView, memberCreateSchema } from '../schemas.js';
 import { guarded, missing, requireHousehold, requireMember } from './guards.js';
-import { type Db, type Principal, recordAudit } from './principal.js';
+import { recordAudit } from './principal.js';
+import { ScopedRepository } from './repository.js';
 
 function view(row: Prisma.MemberModel): MemberView {
   return {
@@ -26,27 +26,13 @@ function phoneTaken(phone: string | null | undefined): string {
 }
 
 /** Members of the principal's organization, always addressed through their household. */
-export class Members {
-  readonly #prisma: Db;
-  readonly #principal: Principal;
-  readonly #memory: MemoryEngine;
-
-  constructor(options: { prisma: Db; principal: Principal; memory: MemoryEngine }) {
-    this.#prisma = options.prisma;
-    this.#principal = options.principal;
-    this.#memory = options.memory;
-  }
-
-  get #organizationId(): string {
-    return this.#principal.organizationId;
-  }
-
+export class Members extends ScopedRepository {
   /** A page of the household's members, oldest first. */
   async list(input: { householdId: string; limit: number; cursor?: Keyset | undefined }): Promise<Page<MemberView>> {
-    await requireHousehold(this.#prisma, this.#organizationId, input.householdId);
-    const rows = await this.#prisma.member.findMany({
+    await requireHousehold(this.prisma, this.organizationId, input.householdId);
+    const rows = await this.prisma.member.findMany({
       where: {
-        organizationId: this.#organizationId,
+        organizationId: this.organizationId,
         householdId: input.householdId,
         ...keysetWhere('createdAt', input.cursor, 'asc'),
       },
@@ -59,22 +45,22 @@ export class Members {
 
   /** One member; `NotFoundError` unless they belong to that household of this organization. */
   async get(input: { householdId: string; memberId: string }): Promise<MemberView> {
-    return view(await requireMember(this.#prisma, this.#organizationId, input.householdId, input.memberId));
+    return view(await requireMember(this.prisma, this.organizationId, input.householdId, input.memberId));
   }
 
   /** Adds a member and their `caller` block; a phone number already used in the organization is a conflict. */
   async create(input: { householdId: string; member: MemberCreate }): Promise<MemberView> {
     const data = memberCreateSchema.parse(input.member);
     const { householdId } = input;
-    const organizationId = this.#organizationId;
-    const row = await this.#prisma.$transaction(async (tx) => {
+    const organizationId = this.organizationId;
+    const row = await this.prisma.$transaction(async (tx) => {
       await requireHousehold(tx, organizationId, householdId);
       const member = await guarded(() => tx.member.create({ data: { ...data, organizationId, householdId } }), {
         notFound: missing.household(householdId),
         conflict: phoneTaken(data.phone),
       });
-      await this.#memory.createMemberBlock({ tx, organizationId, householdId, memberId: member.id });
-      await recordAudit(tx, this.#principal, {
+      await this.memory.createMemberBlock({ tx, organizationId, householdId, memberId: member.id });
+      await recordAudit(tx, this.principal, {
         action: 'member.create',
         resourceType: 'member',
         resourceId: member.id,
@@ -118,12 +104,12 @@ export class Members {
    */
   async delete(input: { householdId: string; memberId: string }): Promise<void> {
     const { householdId, memberId } = input;
-    const organizationId = this.#organizationId;
-    await this.#prisma.$transaction(async (tx) => {
+    const organizationId = this.organizationId;
+    await this.prisma.$transaction(async (tx) => {
       await requireMember(tx, organizationId, householdId, memberId);
       await tx.call.deleteMany({ where: { organizationId, householdId, memberId } });
       await tx.member.delete({ where: { id: memberId, householdId, organizationId } });
-      await recordAudit(tx, this.#principal, {
+      await recordAudit(tx, this.principal, {
         action: 'member.delete',
         resourceType: 'member',
         resourceId: memberId,
@@ -141,16 +127,16 @@ export class Members {
     conflict?: string;
   }): Promise<Prisma.MemberModel> {
     const { householdId, memberId } = input;
-    return this.#prisma.$transaction(async (tx) => {
+    return this.prisma.$transaction(async (tx) => {
       const member = await guarded(
         () =>
           tx.member.update({
-            where: { id: memberId, householdId, organizationId: this.#organizationId },
+            where: { id: memberId, householdId, organizationId: this.organizationId },
             data: input.data,
           }),
         { notFound: missing.member(householdId, memberId), conflict: input.conflict },
       );
-      await recordAudit(tx, this.#principal, {
+      await recordAudit(tx, this.principal, {
         action: input.action,
         resourceType: 'member',
         resourceId: memberId,

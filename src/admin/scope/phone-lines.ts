@@ -4,7 +4,8 @@ import { NotFoundError } from '../../errors.js';
 import { type Keyset, keysetOrder, keysetPage, keysetWhere, type Page } from '../pagination.js';
 import { type PhoneLineCreate, type PhoneLineUpdate, type PhoneLineView, phoneLineCreateSchema } from '../schemas.js';
 import { guarded, missing, requireHousehold } from './guards.js';
-import { type Db, type Principal, recordAudit, type Tx } from './principal.js';
+import { recordAudit, type Tx } from './principal.js';
+import { ScopedRepository } from './repository.js';
 
 function view(row: Prisma.PhoneLineModel): PhoneLineView {
   return {
@@ -18,23 +19,11 @@ function view(row: Prisma.PhoneLineModel): PhoneLineView {
 }
 
 /** Phone lines of the principal's organization. */
-export class PhoneLines {
-  readonly #prisma: Db;
-  readonly #principal: Principal;
-
-  constructor(options: { prisma: Db; principal: Principal }) {
-    this.#prisma = options.prisma;
-    this.#principal = options.principal;
-  }
-
-  get #organizationId(): string {
-    return this.#principal.organizationId;
-  }
-
+export class PhoneLines extends ScopedRepository {
   /** A page of phone lines, oldest first. */
   async list(input: { limit: number; cursor?: Keyset | undefined }): Promise<Page<PhoneLineView>> {
-    const rows = await this.#prisma.phoneLine.findMany({
-      where: { organizationId: this.#organizationId, ...keysetWhere('createdAt', input.cursor, 'asc') },
+    const rows = await this.prisma.phoneLine.findMany({
+      where: { organizationId: this.organizationId, ...keysetWhere('createdAt', input.cursor, 'asc') },
       orderBy: keysetOrder('createdAt', 'asc'),
       take: input.limit + 1,
     });
@@ -44,8 +33,8 @@ export class PhoneLines {
 
   /** One phone line; `NotFoundError` when it is not this organization's. */
   async get(input: { phoneLineId: string }): Promise<PhoneLineView> {
-    const row = await this.#prisma.phoneLine.findFirst({
-      where: { id: input.phoneLineId, organizationId: this.#organizationId },
+    const row = await this.prisma.phoneLine.findFirst({
+      where: { id: input.phoneLineId, organizationId: this.organizationId },
     });
     if (!row) throw new NotFoundError(missing.phoneLine(input.phoneLineId));
     return view(row);
@@ -54,13 +43,13 @@ export class PhoneLines {
   /** Registers a number; numbers are unique across Hearth, since Twilio routes each to one place. */
   async create(input: { phoneLine: PhoneLineCreate }): Promise<PhoneLineView> {
     const data = phoneLineCreateSchema.parse(input.phoneLine);
-    const organizationId = this.#organizationId;
-    const row = await this.#prisma.$transaction(async (tx) => {
+    const organizationId = this.organizationId;
+    const row = await this.prisma.$transaction(async (tx) => {
       await this.#requireTarget(tx, data.householdId);
       const line = await guarded(() => tx.phoneLine.create({ data: { ...data, organizationId } }), {
         conflict: `Phone number ${data.number} is already registered as a phone line.`,
       });
-      await recordAudit(tx, this.#principal, {
+      await recordAudit(tx, this.principal, {
         action: 'phone_line.create',
         resourceType: 'phone_line',
         resourceId: line.id,
@@ -73,13 +62,13 @@ export class PhoneLines {
   /** Re-routes or relabels a line; null `householdId` lets callers choose. */
   async update(input: { phoneLineId: string; changes: PhoneLineUpdate }): Promise<PhoneLineView> {
     const { phoneLineId, changes } = input;
-    const row = await this.#prisma.$transaction(async (tx) => {
+    const row = await this.prisma.$transaction(async (tx) => {
       await this.#requireTarget(tx, changes.householdId);
       const line = await guarded(
-        () => tx.phoneLine.update({ where: { id: phoneLineId, organizationId: this.#organizationId }, data: changes }),
+        () => tx.phoneLine.update({ where: { id: phoneLineId, organizationId: this.organizationId }, data: changes }),
         { notFound: missing.phoneLine(phoneLineId) },
       );
-      await recordAudit(tx, this.#principal, {
+      await recordAudit(tx, this.principal, {
         action: 'phone_line.update',
         resourceType: 'phone_line',
         resourceId: phoneLineId,
@@ -93,11 +82,11 @@ export class PhoneLines {
   /** Removes a line; calls to it are no longer answered. */
   async delete(input: { phoneLineId: string }): Promise<void> {
     const { phoneLineId } = input;
-    await this.#prisma.$transaction(async (tx) => {
-      await guarded(() => tx.phoneLine.delete({ where: { id: phoneLineId, organizationId: this.#organizationId } }), {
+    await this.prisma.$transaction(async (tx) => {
+      await guarded(() => tx.phoneLine.delete({ where: { id: phoneLineId, organizationId: this.organizationId } }), {
         notFound: missing.phoneLine(phoneLineId),
       });
-      await recordAudit(tx, this.#principal, {
+      await recordAudit(tx, this.principal, {
         action: 'phone_line.delete',
         resourceType: 'phone_line',
         resourceId: phoneLineId,
@@ -106,6 +95,6 @@ export class PhoneLines {
   }
 
   async #requireTarget(tx: Tx, householdId: string | null | undefined): Promise<void> {
-    if (householdId) await requireHousehold(tx, this.#organizationId, householdId);
+    if (householdId) await requireHousehold(tx, this.organizationId, householdId);
   }
 }

@@ -1,0 +1,40 @@
+/** What every organization-scoped repository is built from, so each states only what it adds. */
+import type { MemoryEngine } from '../../memory/index.js';
+import type { Db, Principal } from './principal.js';
+
+/** The Prisma client, the memory engine and who is acting: one per request, shared by its repositories. */
+export interface ScopeOptions {
+  prisma: Db;
+  memory: MemoryEngine;
+  principal: Principal;
+}
+
+/** The base of the scoped repositories: their client, engine, principal and the organization they serve. */
+export abstract class ScopedRepository {
+  readonly #prisma: Db;
+  readonly #memory: MemoryEngine;
+  readonly #principal: Principal;
+
+  constructor(options: ScopeOptions) {
+    this.#prisma = options.prisma;
+    this.#memory = options.memory;
+    this.#principal = options.principal;
+  }
+
+  protected get prisma(): Db {
+    return this.#prisma;
+  }
+
+  protected get memory(): MemoryEngine {
+    return this.#memory;
+  }
+
+  protected get principal(): Principal {
+    return this.#principal;
+  }
+
+  /** Every query of a repository carries this organization id. */
+  protected get organizationId(): string {
+    return this.#principal.organizationId;
+  }
+}
