@@ -47,6 +47,7 @@ export async function openServices({ config, logger }: { config: Config; logger:
       embedder: createEmbedder(embedderOptions(config)),
       // On Postgres, block changes reach the other instances' live calls through LISTEN/NOTIFY.
       events: await createMemoryEvents({ db, logger }),
+      pressure: { warnTokens: config.HEARTH_MEMORY_WARN_TOKENS, evictTokens: config.HEARTH_MEMORY_EVICT_TOKENS },
       logger,
     });
     const provider = modelProviderFromConfig(config, logger);

@@ -31,6 +31,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ HEARTH_DEMO_SEED: 'maybe' })).toThrow(/HEARTH_DEMO_SEED/);
   });
 
+  it('refuses an eviction threshold at or below the warning threshold, naming both', () => {
+    expect(() => loadConfig({ HEARTH_MEMORY_WARN_TOKENS: '5000', HEARTH_MEMORY_EVICT_TOKENS: '4000' })).toThrow(
+      /HEARTH_MEMORY_EVICT_TOKENS="4000": must be greater than HEARTH_MEMORY_WARN_TOKENS/,
+    );
+  });
+
+  it('reads HEARTH_TRUST_PROXY as express does: a boolean, a hop count or addresses', () => {
+    expect(loadConfig({ HEARTH_TRUST_PROXY: 'true' }).HEARTH_TRUST_PROXY).toBe(true);
+    expect(loadConfig({ HEARTH_TRUST_PROXY: '1' }).HEARTH_TRUST_PROXY).toBe(1);
+    expect(loadConfig({ HEARTH_TRUST_PROXY: 'loopback, 10.0.0.0/8' }).HEARTH_TRUST_PROXY).toBe('loopback, 10.0.0.0/8');
+  });
+
   it('names every bad variable at once', () => {
     expect(() => loadConfig({ PORT: '-1', PUBLIC_URL: 'not a url' })).toThrow(/PORT="-1".*PUBLIC_URL="not a url"/);
   });

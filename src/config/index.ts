@@ -12,39 +12,58 @@ const booleanFromString = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
-export const configSchema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
-  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
-  HEARTH_DATA_DIR: z.string().min(1).default('./data'),
-  HEARTH_DEMO_SEED: booleanFromString.default(true),
-  HEARTH_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
-  /** Admin API requests each key may make per minute (429 with Retry-After beyond). */
-  HEARTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
-  HEARTH_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
-  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
-  /** Key for OpenAI or an OpenAI-compatible server; unset (and no base URL): no model provider. */
-  OPENAI_API_KEY: z.string().min(1).optional(),
-  /** Any OpenAI-compatible server, e.g. http://localhost:11434/v1; unset: api.openai.com. */
-  OPENAI_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
-  /** Chat model the agent uses unless a household's agentSettings.model names another. */
-  HEARTH_MODEL: z.string().min(1).default('gpt-4.1-mini'),
-  HEARTH_MODEL_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
-  /** Retries (exponential backoff) on 408/409/429/5xx, timeouts and connection errors. */
-  HEARTH_MODEL_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
-  /** Model calls one agent turn may make before it ends with a message. */
-  HEARTH_AGENT_MAX_STEPS: z.coerce.number().int().min(1).max(50).default(8),
-  /** Embedding model used when OPENAI_API_KEY is set (asked for 512 dimensions); without a key the local model is used. */
-  HEARTH_EMBEDDING_MODEL: z.string().min(1).default('text-embedding-3-small'),
-  /** Estimated tokens of a session's live context past which the model is told to save what matters. */
-  HEARTH_MEMORY_WARN_TOKENS: z.coerce.number().int().positive().default(20_000),
-  /** Past this many, the oldest turns are summarized and dropped from the live context (must exceed the warning). */
-  HEARTH_MEMORY_EVICT_TOKENS: z.coerce.number().int().positive().default(26_000),
-});
+export const configSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+    DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+    HEARTH_DATA_DIR: z.string().min(1).default('./data'),
+    HEARTH_DEMO_SEED: booleanFromString.default(true),
+    HEARTH_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
+    /** Admin API requests each key may make per minute (429 with Retry-After beyond). */
+    HEARTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+    /** Failed API-key attempts one client address may make per minute before it gets 429s. */
+    HEARTH_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(30),
+    /**
+     * Express's `trust proxy`: behind a reverse proxy, say how many hops (e.g. 1) or which
+     * addresses to trust, so rate limits see the client's address rather than the proxy's.
+     */
+    HEARTH_TRUST_PROXY: z
+      .string()
+      .min(1)
+      .transform((value): boolean | number | string => {
+        if (value === 'true' || value === 'false') return value === 'true';
+        return /^\d+$/.test(value) ? Number(value) : value;
+      })
+      .optional(),
+    HEARTH_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+    LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+    LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+    /** Key for OpenAI or an OpenAI-compatible server; unset (and no base URL): no model provider. */
+    OPENAI_API_KEY: z.string().min(1).optional(),
+    /** Any OpenAI-compatible server, e.g. http://localhost:11434/v1; unset: api.openai.com. */
+    OPENAI_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+    /** Chat model the agent uses unless a household's agentSettings.model names another. */
+    HEARTH_MODEL: z.string().min(1).default('gpt-4.1-mini'),
+    HEARTH_MODEL_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+    /** Retries (exponential backoff) on 408/409/429/5xx, timeouts and connection errors. */
+    HEARTH_MODEL_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+    /** Model calls one agent turn may make before it ends with a message. */
+    HEARTH_AGENT_MAX_STEPS: z.coerce.number().int().min(1).max(50).default(8),
+    /** Embedding model used when OPENAI_API_KEY is set (asked for 512 dimensions); without a key the local model is used. */
+    HEARTH_EMBEDDING_MODEL: z.string().min(1).default('text-embedding-3-small'),
+    /** Estimated tokens of a session's live context past which the model is told to save what matters. */
+    HEARTH_MEMORY_WARN_TOKENS: z.coerce.number().int().positive().default(20_000),
+    /** Past this many, the oldest turns are summarized and dropped from the live context (must exceed the warning). */
+    HEARTH_MEMORY_EVICT_TOKENS: z.coerce.number().int().positive().default(26_000),
+  })
+  .refine((config) => config.HEARTH_MEMORY_EVICT_TOKENS > config.HEARTH_MEMORY_WARN_TOKENS, {
+    message: 'must be greater than HEARTH_MEMORY_WARN_TOKENS',
+    path: ['HEARTH_MEMORY_EVICT_TOKENS'],
+  });
 
 export type Config = Omit<z.infer<typeof configSchema>, 'HEARTH_DATA_DIR' | 'LOG_FORMAT'> & {
   /** Absolute path of the embedded database's directory. */
