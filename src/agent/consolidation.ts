@@ -14,7 +14,8 @@ import { z } from 'zod';
 import { type Call, type Message, Prisma, type PrismaClient } from '../db/index.js';
 import type { JobType } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
-import type { MemoryEngine, SessionScope, ToolResult } from '../memory/index.js';
+import type { MemoryEngine, ToolResult } from '../memory/index.js';
+import { callScope } from './call-scope.js';
 import { type AgentMemory, AgentSession } from './loop.js';
 import { householdModel, type ModelProvider } from './model.js';
 
@@ -67,16 +68,6 @@ export async function consolidateCall(deps: ConsolidationDeps, callId: string): 
   return 'consolidated';
 }
 
-function scopeOf(call: Call): SessionScope {
-  return {
-    organizationId: call.organizationId,
-    householdId: call.householdId,
-    memberId: call.memberId,
-    callId: call.id,
-    callerVerified: call.callerVerified,
-  };
-}
-
 /** The saved plan, or a new one from the model, saved before anything is applied. */
 export async function planConsolidation(deps: ConsolidationDeps, call: Call): Promise<ConsolidationPlan> {
   if (call.consolidationPlan !== null) return planSchema.parse(call.consolidationPlan);
@@ -120,7 +111,7 @@ async function askModel(deps: ConsolidationDeps, call: Call, transcript: Message
     memory: recorder,
     provider: deps.provider,
     logger: deps.logger,
-    scope: scopeOf(call),
+    scope: callScope(call),
     model: householdModel({ agentSettings: household.agentSettings, defaultModel: deps.provider.defaultModel }),
     baseInstructions: CONSOLIDATION_INSTRUCTIONS,
     maxSteps: deps.maxSteps,
@@ -145,7 +136,7 @@ function renderTranscript(call: Call, transcript: Message[]): string {
 
 /** Applies each planned step once: a step whose mark is already in the database is skipped. */
 export async function applyConsolidation(deps: ConsolidationDeps, call: Call, plan: ConsolidationPlan): Promise<void> {
-  const scope = scopeOf(call);
+  const scope = callScope(call);
   for (const [index, step] of plan.steps.entries()) {
     const key = `consolidation:${call.id}:${index}`;
     if (await alreadyApplied(deps.prisma, call.id, key, step)) continue;

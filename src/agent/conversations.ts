@@ -9,6 +9,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import type { JobQueue } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
 import type { MemoryEngine } from '../memory/index.js';
+import { callScope } from './call-scope.js';
 import { CONSOLIDATE_CALL_JOB } from './consolidation.js';
 import { AgentSession, type TurnResult } from './loop.js';
 import { householdModel, type ModelMessage, type ModelProvider } from './model.js';
@@ -136,13 +137,7 @@ export class Conversations {
       memory,
       provider,
       logger,
-      scope: {
-        organizationId: call.organizationId,
-        householdId: call.householdId,
-        memberId: call.memberId,
-        callId: call.id,
-        callerVerified: call.callerVerified,
-      },
+      scope: callScope(call),
       model: householdModel({ agentSettings: household.agentSettings, defaultModel: provider.defaultModel }),
       maxSteps,
       history,
