@@ -10,7 +10,13 @@
  * const { reply } = await services.conversations.send({ householdId, memberId, text: 'Hello' });
  * await services.close();
  */
-import { Conversations, consolidationJob, type ModelProvider, modelProviderFromConfig } from './agent/index.js';
+import {
+  Conversations,
+  consolidationJob,
+  idleConversationJob,
+  type ModelProvider,
+  modelProviderFromConfig,
+} from './agent/index.js';
 import type { Config } from './config/index.js';
 import { applyMigrations, type Database, databaseTarget, openDatabase } from './db/index.js';
 import { createQueue, type JobQueue } from './jobs/index.js';
@@ -53,7 +59,11 @@ export async function openServices({ config, logger }: { config: Config; logger:
     const provider = modelProviderFromConfig(config, logger);
     const queue = createQueue({ db, logger });
     const agent = { prisma: db.prisma, memory, provider, logger, maxSteps: config.HEARTH_AGENT_MAX_STEPS };
-    const conversations = new Conversations({ ...agent, queue });
+    const conversations = new Conversations({
+      ...agent,
+      queue,
+      idleSeconds: config.HEARTH_CONVERSATION_IDLE_MINUTES * 60,
+    });
     const engine = memory;
     let started = false;
     return {
@@ -69,6 +79,7 @@ export async function openServices({ config, logger }: { config: Config; logger:
         await queue.start();
         started = true;
         await queue.register(consolidationJob(agent));
+        await queue.register(idleConversationJob(conversations));
         return applied;
       },
       async close() {

@@ -4,9 +4,11 @@
  * (or this one after a restart) can continue it. Ending it enqueues consolidation, as hanging
  * up does.
  */
+
+import { z } from 'zod';
 import type { Call, PrismaClient } from '../db/index.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import type { JobQueue } from '../jobs/index.js';
+import type { JobQueue, JobType } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
 import type { MemoryEngine } from '../memory/index.js';
 import { callScope } from './call-scope.js';
@@ -17,6 +19,8 @@ import { householdModel, type ModelMessage, type ModelProvider } from './model.j
 /** Live sessions kept per process; older ones are rebuilt from recall when they speak again. */
 const MAX_LIVE_SESSIONS = 500;
 
+export const END_IDLE_CONVERSATION_JOB = 'end-idle-conversation';
+
 export interface ConversationDeps {
   prisma: PrismaClient;
   memory: MemoryEngine;
@@ -25,6 +29,8 @@ export interface ConversationDeps {
   logger: Logger;
   /** Model calls per turn (HEARTH_AGENT_MAX_STEPS). */
   maxSteps: number;
+  /** A conversation quiet this long is ended (and consolidated) even if nobody ends it. */
+  idleSeconds: number;
 }
 
 export interface ConversationReply extends TurnResult {
@@ -87,7 +93,7 @@ export class Conversations {
       where: { id: input.memberId, householdId: input.householdId },
     });
     if (!member) throw new NotFoundError(`No member ${input.memberId} in household ${input.householdId}.`);
-    return this.#deps.prisma.call.create({
+    const call = await this.#deps.prisma.call.create({
       data: {
         organizationId: member.organizationId,
         householdId: member.householdId,
@@ -96,6 +102,39 @@ export class Conversations {
         status: 'in_progress',
         callerVerified: true,
       },
+    });
+    await this.#watchIdle(call.id, this.#deps.idleSeconds);
+    return call;
+  }
+
+  /**
+   * Ends the conversation if it has been quiet for the idle time; otherwise checks again when
+   * it would be. Run by the `end-idle-conversation` job, so that a chat nobody ends is still
+   * consolidated.
+   */
+  async endIfIdle(input: { conversationId: string }): Promise<'ended' | 'active' | 'gone'> {
+    const call = await this.#deps.prisma.call.findUnique({ where: { id: input.conversationId } });
+    if (!call || call.status === 'completed') return 'gone';
+    const last = await this.#deps.prisma.message.findFirst({
+      where: { callId: call.id },
+      orderBy: { createdAt: 'desc' },
+      select: { createdAt: true },
+    });
+    const quietSeconds = (Date.now() - (last?.createdAt ?? call.startedAt).getTime()) / 1000;
+    if (quietSeconds < this.#deps.idleSeconds) {
+      await this.#watchIdle(call.id, this.#deps.idleSeconds - quietSeconds);
+      return 'active';
+    }
+    await this.end({ householdId: call.householdId, conversationId: call.id });
+    return 'ended';
+  }
+
+  // One check in flight per conversation: sent when it starts, then re-sent by the check itself.
+  async #watchIdle(callId: string, afterSeconds: number): Promise<void> {
+    await this.#deps.queue.send({
+      name: END_IDLE_CONVERSATION_JOB,
+      data: { callId },
+      startAfterSeconds: Math.max(1, Math.ceil(afterSeconds)),
     });
   }
 
@@ -149,4 +188,15 @@ export class Conversations {
     }
     return session;
   }
+}
+
+/** The `end-idle-conversation` job: ends quiet conversations so they are consolidated. */
+export function idleConversationJob(conversations: Conversations): JobType<{ callId: string }> {
+  return {
+    name: END_IDLE_CONVERSATION_JOB,
+    schema: z.object({ callId: z.uuid() }),
+    async handler(job) {
+      await conversations.endIfIdle({ conversationId: job.data.callId });
+    },
+  };
 }

@@ -23,7 +23,13 @@ export {
   consolidationJob,
   planConsolidation,
 } from './consolidation.js';
-export { type ConversationDeps, type ConversationReply, Conversations } from './conversations.js';
+export {
+  type ConversationDeps,
+  type ConversationReply,
+  Conversations,
+  END_IDLE_CONVERSATION_JOB,
+  idleConversationJob,
+} from './conversations.js';
 export {
   type AgentMemory,
   AgentSession,

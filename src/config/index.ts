@@ -51,6 +51,8 @@ export const configSchema = z
     HEARTH_MODEL_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
     /** Retries (exponential backoff) on 408/409/429/5xx, timeouts and connection errors. */
     HEARTH_MODEL_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+    /** A text conversation quiet this long is ended and consolidated, even if nobody ends it. */
+    HEARTH_CONVERSATION_IDLE_MINUTES: z.coerce.number().positive().max(10_080).default(30),
     /** Model calls one agent turn may make before it ends with a message. */
     HEARTH_AGENT_MAX_STEPS: z.coerce.number().int().min(1).max(50).default(8),
     /** Embedding model used when OPENAI_API_KEY is set (asked for 512 dimensions); without a key the local model is used. */

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Conversations, consolidationJob, conversationRoutes, createModelProvider } from '../../src/agent/index.js';
+import { z } from 'zod';
+import {
+  Conversations,
+  consolidationJob,
+  conversationRoutes,
+  createModelProvider,
+  END_IDLE_CONVERSATION_JOB,
+} from '../../src/agent/index.js';
 import type { Database } from '../../src/db/index.js';
 import { createQueue, type JobQueue } from '../../src/jobs/index.js';
 import { createLogger } from '../../src/logger.js';
@@ -65,10 +72,11 @@ beforeAll(async () => {
     {},
     {
       embedder: hashEmbedder(),
-      adminRoutes: (memory) => conversationRoutes(new Conversations({ ...agentOn(memory), queue })),
+      adminRoutes: (memory) => conversationRoutes(new Conversations({ ...agentOn(memory), queue, idleSeconds: 3600 })),
     },
   );
   await queue.register(consolidationJob(agentOn(server.memory)));
+  await queue.register({ name: END_IDLE_CONVERSATION_JOB, schema: z.object({ callId: z.uuid() }) });
   key = await createOrganization('Text channel');
   const household = await call('POST', '/v1/households', { name: 'The Okafors', timezone: 'Europe/London' });
   householdId = household.body.id as string;
@@ -187,5 +195,29 @@ describe('POST /v1/households/:householdId/messages', () => {
         '/v1/households/{householdId}/conversations/{conversationId}/end',
       ]),
     );
+  });
+});
+
+describe('a conversation nobody ends', () => {
+  it('is ended once it has been quiet for the idle time, and then consolidated', async () => {
+    const quick = new Conversations({ ...agentOn(server.memory), queue, idleSeconds: 1 });
+    stub.queueChat({ text: 'Hello Chidi.' });
+    const { conversationId } = await quick.send({ householdId, memberId: chidi, text: 'Hi there.' });
+    expect(await quick.endIfIdle({ conversationId })).toBe('active');
+
+    stub.queueChat({ text: 'Chidi said hi and left.' });
+    await vi.waitFor(async () => expect(await quick.endIfIdle({ conversationId })).toBe('ended'), {
+      timeout: 10_000,
+      interval: 250,
+    });
+    await vi.waitFor(
+      async () =>
+        expect(await db.prisma.call.findUniqueOrThrow({ where: { id: conversationId } })).toMatchObject({
+          status: 'completed',
+          summary: 'Chidi said hi and left.',
+        }),
+      { timeout: 20_000, interval: 100 },
+    );
+    expect(await quick.endIfIdle({ conversationId })).toBe('gone');
   });
 });
