@@ -29,12 +29,19 @@ async function withDatabase<T>(config: Config, work: (db: Database) => Promise<T
   }
 }
 
-/** For commands that need the agent or memory: every service, logging to stderr (warnings and worse by default). */
-async function withServices<T>(config: Config, work: (services: Services) => Promise<T>): Promise<T> {
+/**
+ * For commands that need the agent or memory: every service, logging to stderr (warnings and
+ * worse by default). `jobs: false` for commands that must not pick up queued work.
+ */
+async function withServices<T>(
+  config: Config,
+  work: (services: Services) => Promise<T>,
+  options: { jobs?: boolean } = {},
+): Promise<T> {
   const logger = createLogger({ ...config, LOG_LEVEL: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn' }, 2);
   const services = await openServices({ config, logger });
   try {
-    await services.start();
+    await services.start(options);
     return await work(services);
   } finally {
     await services.close();
@@ -107,7 +114,9 @@ program
   .action(async (options: { demo?: boolean }) => {
     if (!options.demo) program.error('Say what to seed: hearth seed --demo');
     const config = loadConfig();
-    const seed = await withServices(config, ({ db, memory }) => seedDemo({ prisma: db.prisma, memory }));
+    const seed = await withServices(config, ({ db, memory }) => seedDemo({ prisma: db.prisma, memory }), {
+      jobs: false,
+    });
     console.log(describeDemo(seed, config.PUBLIC_URL ?? `http://localhost:${config.PORT}`));
   });
 

@@ -34,21 +34,29 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   }
   logger.info({ url: baseUrl }, 'listening');
 
+  let startup: Promise<unknown> = Promise.resolve();
   const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const stop = async (signal: NodeJS.Signals) => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
-      await shutDown();
-      logger.info('stopped');
-      resolve();
+      // Let migrations finish rather than close the database under them.
+      await startup.catch(() => {});
+      try {
+        await shutDown();
+        logger.info('stopped');
+      } catch (error) {
+        logger.error({ err: error }, 'shutdown did not complete cleanly');
+      } finally {
+        resolve();
+      }
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
 
-  try {
+  startup = (async () => {
     const applied = await services.start();
     if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
     if (db.kind === 'pglite' && config.HEARTH_DEMO_SEED && (await db.prisma.organization.count()) === 0) {
@@ -56,6 +64,9 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
       // stdout, not the log: the key must reach the person who started the server, once.
       process.stdout.write(`\n${describeDemo(seed, baseUrl)}\n\n`);
     }
+  })();
+  try {
+    await startup;
   } catch (error) {
     await shutDown();
     throw error;

@@ -13,6 +13,7 @@
 import {
   Conversations,
   consolidationJob,
+  enqueueUnconsolidated,
   idleConversationJob,
   type ModelProvider,
   modelProviderFromConfig,
@@ -29,6 +30,9 @@ import {
   type MemoryEngine,
 } from './memory/index.js';
 
+/** How often the embedded database refreshes its planner statistics. */
+const ANALYZE_EVERY_MS = 10 * 60_000;
+
 export interface Services {
   readonly config: Config;
   readonly logger: Logger;
@@ -37,8 +41,12 @@ export interface Services {
   readonly provider: ModelProvider;
   readonly queue: JobQueue;
   readonly conversations: Conversations;
-  /** Applies pending migrations, then starts the job queue and its handlers; returns the migrations applied. */
-  start(): Promise<string[]>;
+  /**
+   * Applies pending migrations; then, unless `jobs` is false (a command that needs only the
+   * database and memory), starts the job queue with its handlers and queues any ended call
+   * still waiting for consolidation. Returns the migrations applied.
+   */
+  start(options?: { jobs?: boolean }): Promise<string[]>;
   /** Stops the queue (running jobs finish or are retried later), the engine's listeners, then the database. */
   close(): Promise<void>;
 }
@@ -46,51 +54,69 @@ export interface Services {
 /** Opens the database (failing fast when it cannot) and builds the services on it. */
 export async function openServices({ config, logger }: { config: Config; logger: Logger }): Promise<Services> {
   const db = await openDatabase(databaseTarget(config));
-  let memory: MemoryEngine | undefined;
+  let events: Awaited<ReturnType<typeof createMemoryEvents>>;
   try {
-    memory = createMemoryEngine({
-      prisma: db.prisma,
-      embedder: createEmbedder(embedderOptions(config)),
-      // On Postgres, block changes reach the other instances' live calls through LISTEN/NOTIFY.
-      events: await createMemoryEvents({ db, logger }),
-      pressure: { warnTokens: config.HEARTH_MEMORY_WARN_TOKENS, evictTokens: config.HEARTH_MEMORY_EVICT_TOKENS },
-      logger,
-    });
-    const provider = modelProviderFromConfig(config, logger);
-    const queue = createQueue({ db, logger });
-    const agent = { prisma: db.prisma, memory, provider, logger, maxSteps: config.HEARTH_AGENT_MAX_STEPS };
-    const conversations = new Conversations({
-      ...agent,
-      queue,
-      idleSeconds: config.HEARTH_CONVERSATION_IDLE_MINUTES * 60,
-    });
-    const engine = memory;
-    let started = false;
-    return {
-      config,
-      logger,
-      db,
-      memory,
-      provider,
-      queue,
-      conversations,
-      async start() {
-        const applied = await applyMigrations(db);
-        await queue.start();
-        started = true;
-        await queue.register(consolidationJob(agent));
-        await queue.register(idleConversationJob(conversations));
-        return applied;
-      },
-      async close() {
-        if (started) await queue.stop();
-        await engine.close();
-        await db.close();
-      },
-    };
+    // On Postgres, block changes reach the other instances' live calls through LISTEN/NOTIFY.
+    events = await createMemoryEvents({ db, logger });
   } catch (error) {
-    await memory?.close();
     await db.close();
     throw error;
   }
+  const memory = createMemoryEngine({
+    prisma: db.prisma,
+    embedder: createEmbedder(embedderOptions(config)),
+    events,
+    pressure: { warnTokens: config.HEARTH_MEMORY_WARN_TOKENS, evictTokens: config.HEARTH_MEMORY_EVICT_TOKENS },
+    logger,
+  });
+  const provider = modelProviderFromConfig(config, logger);
+  const queue = createQueue({ db, logger });
+  const agent = { prisma: db.prisma, memory, provider, logger, maxSteps: config.HEARTH_AGENT_MAX_STEPS };
+  const conversations = new Conversations({
+    ...agent,
+    queue,
+    idleSeconds: config.HEARTH_CONVERSATION_IDLE_MINUTES * 60,
+  });
+  let queueStarted = false;
+  let maintenance: NodeJS.Timeout | undefined;
+  return {
+    config,
+    logger,
+    db,
+    memory,
+    provider,
+    queue,
+    conversations,
+    async start({ jobs = true } = {}) {
+      const applied = await applyMigrations(db);
+      if (db.kind === 'pglite') {
+        // PGlite has no autovacuum: without fresh statistics the planner skips the vector
+        // indexes and scans every message (measured: recall search 3x slower; npm run bench).
+        const analyze = () =>
+          db.prisma.$executeRaw`ANALYZE`.catch((error: unknown) => logger.warn({ err: error }, 'ANALYZE failed'));
+        await analyze();
+        maintenance = setInterval(analyze, ANALYZE_EVERY_MS).unref();
+      }
+      if (!jobs) return applied;
+      await queue.start();
+      queueStarted = true;
+      await queue.register(consolidationJob(agent));
+      await queue.register(idleConversationJob(conversations));
+      const waiting = await enqueueUnconsolidated({ prisma: db.prisma, queue });
+      if (waiting > 0) logger.info({ calls: waiting }, 'queued consolidation of ended calls that had none');
+      return applied;
+    },
+    async close() {
+      clearInterval(maintenance);
+      try {
+        if (queueStarted) await queue.stop();
+      } finally {
+        try {
+          await memory.close();
+        } finally {
+          await db.close();
+        }
+      }
+    },
+  };
 }

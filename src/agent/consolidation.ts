@@ -12,7 +12,8 @@
  */
 import { z } from 'zod';
 import { type Call, type Message, Prisma, type PrismaClient } from '../db/index.js';
-import type { JobType } from '../jobs/index.js';
+import { UnavailableError } from '../errors.js';
+import type { JobQueue, JobType } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
 import type { MemoryEngine, ToolResult } from '../memory/index.js';
 import { callScope } from './call-scope.js';
@@ -51,21 +52,74 @@ export interface ConsolidationDeps {
   maxSteps: number;
 }
 
-export type ConsolidationOutcome = 'consolidated' | 'already_consolidated' | 'no_such_call';
+export type ConsolidationOutcome = 'consolidated' | 'already_consolidated' | 'busy' | 'no_such_call';
 
-/** Consolidates one call: plans (once), applies what is not applied yet, then marks it done. */
+/** How long a worker holds a call; renewed at each step, so only a dead worker's lease runs out. */
+const LEASE_MS = 5 * 60_000;
+
+/**
+ * Consolidates one call: plans (once), applies what is not applied yet, then marks it done.
+ * Returns 'busy' when another worker holds the call: that worker (or, if it died, the retry of
+ * its job once the lease runs out) finishes it.
+ */
 export async function consolidateCall(deps: ConsolidationDeps, callId: string): Promise<ConsolidationOutcome> {
   const call = await deps.prisma.call.findUnique({ where: { id: callId } });
   if (!call) return 'no_such_call';
   if (call.consolidatedAt) return 'already_consolidated';
-  const plan = await planConsolidation(deps, call);
-  await applyConsolidation(deps, call, plan);
-  await deps.prisma.call.updateMany({
-    where: { id: call.id, consolidatedAt: null },
-    data: { summary: plan.summary, consolidatedAt: new Date() },
-  });
-  deps.logger.info({ callId, steps: plan.steps.length }, 'call consolidated');
+  const lease = new Lease(deps.prisma, call.id);
+  if (!(await lease.claim())) return 'busy';
+  try {
+    // Read again under the lease: a worker that died may have saved a plan since.
+    const current = await deps.prisma.call.findUniqueOrThrow({ where: { id: callId } });
+    const plan = await planConsolidation(deps, current);
+    await lease.renew();
+    await applyConsolidation(deps, current, plan, () => lease.renew());
+    await deps.prisma.call.updateMany({
+      where: { id: call.id, consolidatedAt: null },
+      data: { summary: plan.summary, consolidatedAt: new Date(), consolidationLeaseUntil: null },
+    });
+  } catch (error) {
+    await lease.release();
+    throw error;
+  }
+  deps.logger.info({ callId }, 'call consolidated');
   return 'consolidated';
+}
+
+class Lease {
+  readonly #prisma: PrismaClient;
+  readonly #callId: string;
+
+  constructor(prisma: PrismaClient, callId: string) {
+    this.#prisma = prisma;
+    this.#callId = callId;
+  }
+
+  async claim(): Promise<boolean> {
+    const now = new Date();
+    const claimed = await this.#prisma.call.updateMany({
+      where: {
+        id: this.#callId,
+        consolidatedAt: null,
+        OR: [{ consolidationLeaseUntil: null }, { consolidationLeaseUntil: { lt: now } }],
+      },
+      data: { consolidationLeaseUntil: new Date(now.getTime() + LEASE_MS) },
+    });
+    return claimed.count === 1;
+  }
+
+  async renew(): Promise<void> {
+    await this.#prisma.call.update({
+      where: { id: this.#callId },
+      data: { consolidationLeaseUntil: new Date(Date.now() + LEASE_MS) },
+    });
+  }
+
+  async release(): Promise<void> {
+    await this.#prisma.call
+      .update({ where: { id: this.#callId }, data: { consolidationLeaseUntil: null } })
+      .catch(() => {});
+  }
 }
 
 /** The saved plan, or a new one from the model, saved before anything is applied. */
@@ -122,6 +176,9 @@ async function askModel(deps: ConsolidationDeps, call: Call, transcript: Message
   return { summary, steps };
 }
 
+/** Transcripts longer than this keep their start and their end: one message must fit the model's context. */
+const TRANSCRIPT_BUDGET_CHARS = 60_000;
+
 function renderTranscript(call: Call, transcript: Message[]): string {
   const lines = transcript.map((message) => {
     if (message.role === 'tool')
@@ -131,15 +188,33 @@ function renderTranscript(call: Call, transcript: Message[]): string {
     return `(${message.content})`;
   });
   const when = call.startedAt.toISOString();
-  return `Transcript of the ${call.channel === 'text' ? 'chat' : 'call'} that started ${when}:\n${lines.join('\n')}`;
+  return `Transcript of the ${call.channel === 'text' ? 'chat' : 'call'} that started ${when}:\n${withinBudget(lines)}`;
 }
 
-/** Applies each planned step once: a step whose mark is already in the database is skipped. */
-export async function applyConsolidation(deps: ConsolidationDeps, call: Call, plan: ConsolidationPlan): Promise<void> {
+function withinBudget(lines: string[]): string {
+  const whole = lines.join('\n');
+  if (whole.length <= TRANSCRIPT_BUDGET_CHARS) return whole;
+  const head = whole.slice(0, TRANSCRIPT_BUDGET_CHARS / 10);
+  const tail = whole.slice(whole.length - (TRANSCRIPT_BUDGET_CHARS * 9) / 10);
+  return `${head}\n[… ${whole.length - head.length - tail.length} characters of the middle left out …]\n${tail}`;
+}
+
+/**
+ * Applies each planned step once: a step whose mark is already in the database is skipped. A
+ * refusal (no match, over the limit) is logged and passed over; a passing failure (storage
+ * unavailable) throws, so the job retries and the call is not marked done without it.
+ */
+export async function applyConsolidation(
+  deps: ConsolidationDeps,
+  call: Call,
+  plan: ConsolidationPlan,
+  beforeStep: () => Promise<void> = async () => {},
+): Promise<void> {
   const scope = callScope(call);
   for (const [index, step] of plan.steps.entries()) {
     const key = `consolidation:${call.id}:${index}`;
     if (await alreadyApplied(deps.prisma, call.id, key, step)) continue;
+    await beforeStep();
     const result = await deps.memory.runTool({
       name: step.tool,
       arguments: step.arguments,
@@ -147,11 +222,14 @@ export async function applyConsolidation(deps: ConsolidationDeps, call: Call, pl
       source: 'consolidation',
       actor: key,
     });
-    if (!result.ok)
+    if (result.retryable)
+      throw new UnavailableError(`Consolidation step ${index} of call ${call.id} failed: ${result.output}`);
+    if (!result.ok) {
       deps.logger.warn(
         { callId: call.id, step: index, tool: step.tool, output: result.output },
         'consolidation step refused',
       );
+    }
   }
 }
 
@@ -175,9 +253,30 @@ async function alreadyApplied(
   }
   const args = archivalArgs.safeParse(parsed);
   if (!args.success) return false;
-  // The engine strips null bytes before storing, so compare what it stored.
-  const text = args.data.content.replaceAll('\u0000', '');
+  // Compare what the archive stored: it strips null bytes and surrounding white space.
+  const text = args.data.content.replaceAll('\u0000', '').trim();
   return (await prisma.passage.count({ where: { sourceCallId: callId, text } })) > 0;
+}
+
+/** Queues the consolidation of a call; a second enqueue while one is queued or running is dropped. */
+export function enqueueConsolidation(queue: Pick<JobQueue, 'send'>, callId: string): Promise<string | null> {
+  return queue.send({ name: CONSOLIDATE_CALL_JOB, data: { callId }, singletonKey: callId });
+}
+
+/**
+ * Queues every ended call that has no consolidation yet: a crash between ending a call and
+ * queueing its job must not leave it out of memory for good. Run at start-up.
+ */
+export async function enqueueUnconsolidated(deps: {
+  prisma: PrismaClient;
+  queue: Pick<JobQueue, 'send'>;
+}): Promise<number> {
+  const calls = await deps.prisma.call.findMany({
+    where: { status: 'completed', consolidatedAt: null },
+    select: { id: true },
+  });
+  for (const call of calls) await enqueueConsolidation(deps.queue, call.id);
+  return calls.length;
 }
 
 /** The `consolidate-call` job: one per call (a second enqueue while one is queued is dropped). */

@@ -12,7 +12,7 @@ import type { JobQueue, JobType } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
 import type { MemoryEngine } from '../memory/index.js';
 import { callScope } from './call-scope.js';
-import { CONSOLIDATE_CALL_JOB } from './consolidation.js';
+import { enqueueConsolidation } from './consolidation.js';
 import { AgentSession, type TurnResult } from './loop.js';
 import { householdModel, type ModelMessage, type ModelProvider } from './model.js';
 
@@ -41,6 +41,8 @@ export interface ConversationReply extends TurnResult {
 export class Conversations {
   readonly #deps: ConversationDeps;
   readonly #sessions = new Map<string, AgentSession>();
+  /** Conversations answering in this process now: a second message waits for the reply (409). */
+  readonly #answering = new Set<string>();
 
   constructor(deps: ConversationDeps) {
     this.#deps = deps;
@@ -57,13 +59,28 @@ export class Conversations {
     text: string;
     conversationId?: string;
     onTextDelta?: (delta: string) => void;
+    /** Cancels the turn (the caller hung up, the user pressed Ctrl-C). */
+    signal?: AbortSignal;
   }): Promise<ConversationReply> {
     const call = input.conversationId
       ? await this.#openConversation({ ...input, conversationId: input.conversationId })
       : await this.#startConversation(input);
-    const session = this.#sessions.get(call.id) ?? (await this.#resume(call));
-    const result = await session.turn({ text: input.text, onTextDelta: input.onTextDelta });
-    return { conversationId: call.id, ...result };
+    if (this.#answering.has(call.id)) {
+      throw new ConflictError(`Conversation ${call.id} is still answering the previous message; wait for its reply.`);
+    }
+    this.#answering.add(call.id);
+    try {
+      const session = await this.#sessionFor(call);
+      const result = await session.turn({ text: input.text, onTextDelta: input.onTextDelta, signal: input.signal });
+      return { conversationId: call.id, ...result };
+    } finally {
+      this.#answering.delete(call.id);
+    }
+  }
+
+  /** Starts a conversation for `memberId` before its first message (so its id is known even if that turn fails). */
+  async start(input: { householdId: string; memberId: string }): Promise<{ conversationId: string }> {
+    return { conversationId: (await this.#startConversation(input)).id };
   }
 
   /**
@@ -82,9 +99,7 @@ export class Conversations {
         data: { status: 'completed', endedAt: new Date() },
       });
     }
-    const consolidationJobId = call.consolidatedAt
-      ? null
-      : await this.#deps.queue.send({ name: CONSOLIDATE_CALL_JOB, data: { callId: call.id }, singletonKey: call.id });
+    const consolidationJobId = call.consolidatedAt ? null : await enqueueConsolidation(this.#deps.queue, call.id);
     return { conversationId: call.id, consolidationJobId };
   }
 
@@ -114,7 +129,12 @@ export class Conversations {
    */
   async endIfIdle(input: { conversationId: string }): Promise<'ended' | 'active' | 'gone'> {
     const call = await this.#deps.prisma.call.findUnique({ where: { id: input.conversationId } });
-    if (!call || call.status === 'completed') return 'gone';
+    if (!call || call.consolidatedAt) return 'gone';
+    if (call.status === 'completed') {
+      // Ended, but perhaps before its consolidation was queued (a crash in between): queue it again.
+      await this.end({ householdId: call.householdId, conversationId: call.id });
+      return 'ended';
+    }
     const last = await this.#deps.prisma.message.findFirst({
       where: { callId: call.id },
       orderBy: { createdAt: 'desc' },
@@ -129,11 +149,13 @@ export class Conversations {
     return 'ended';
   }
 
-  // One check in flight per conversation: sent when it starts, then re-sent by the check itself.
+  // Sent when a conversation starts, then re-sent by the check itself; the queue keeps at most
+  // one waiting per conversation (policy 'stately').
   async #watchIdle(callId: string, afterSeconds: number): Promise<void> {
     await this.#deps.queue.send({
       name: END_IDLE_CONVERSATION_JOB,
       data: { callId },
+      singletonKey: callId,
       startAfterSeconds: Math.max(1, Math.ceil(afterSeconds)),
     });
   }
@@ -155,6 +177,17 @@ export class Conversations {
     });
     if (!call) throw new NotFoundError(`No conversation ${input.conversationId} in household ${input.householdId}.`);
     return call;
+  }
+
+  /** The live session of `call` (most recently used last), else one resumed from recall. */
+  async #sessionFor(call: Call): Promise<AgentSession> {
+    const live = this.#sessions.get(call.id);
+    if (live) {
+      this.#sessions.delete(call.id);
+      this.#sessions.set(call.id, live);
+      return live;
+    }
+    return this.#resume(call);
   }
 
   /** A session for `call`, with the spoken turns of its recall as history (tool calls stay in recall only). */
@@ -195,6 +228,7 @@ export function idleConversationJob(conversations: Conversations): JobType<{ cal
   return {
     name: END_IDLE_CONVERSATION_JOB,
     schema: z.object({ callId: z.uuid() }),
+    policy: 'stately',
     async handler(job) {
       await conversations.endIfIdle({ conversationId: job.data.callId });
     },

@@ -21,6 +21,8 @@ export {
   type ConsolidationDeps,
   consolidateCall,
   consolidationJob,
+  enqueueConsolidation,
+  enqueueUnconsolidated,
   planConsolidation,
 } from './consolidation.js';
 export {

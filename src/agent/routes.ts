@@ -5,13 +5,14 @@
  */
 import { z } from 'zod';
 import { type AdminRoute, defineRoute } from '../admin/index.js';
+import { storedText } from '../admin/schemas.js';
 import type { Conversations } from './conversations.js';
 
 const householdParams = z.object({ householdId: z.uuid().describe('Household id') });
 
 const messageBody = z.strictObject({
   memberId: z.uuid().describe('The member speaking'),
-  text: z.string().trim().min(1).max(4000).describe('What they say'),
+  text: storedText().trim().min(1).max(4000).describe('What they say'),
   conversationId: z
     .uuid()
     .optional()

@@ -50,6 +50,8 @@ export interface ToolDefinition {
 export interface ToolResult {
   ok: boolean;
   output: string;
+  /** Set when the tool failed for a passing reason (storage unavailable): the same call may succeed later. */
+  retryable?: boolean;
 }
 
 /** A core-memory block as the engine shows it. */

@@ -223,3 +223,42 @@ describe('consolidation next to a live call', () => {
     expect(value).toContain('Bins go out on Tuesdays.');
   });
 });
+
+describe('consolidation under failure and contention', () => {
+  it('lets one worker consolidate a call while another finds it busy, and asks the model once', async () => {
+    const callId = await finishedCall(['Our cat is called Miso.', 'Lovely.']);
+    stub.queueChat({ toolCalls: [REVIEW_EDITS[0]!], delayMs: 200 }, { text: SUMMARY });
+    const outcomes = await Promise.all([consolidateCall(deps, callId), consolidateCall(deps, callId)]);
+    expect(outcomes.sort()).toEqual(['busy', 'consolidated']);
+    expect(stub.chatRequests()).toHaveLength(2);
+    expect(await consolidationRecords(callId)).toEqual({ revisions: 1, passages: 0 });
+  });
+
+  it('does not mark a call consolidated when a step failed for a passing reason, and finishes it on retry', async () => {
+    const callId = await finishedCall(['I see the dentist on 3 March.', 'Noted.']);
+    stub.queueChat({ toolCalls: [REVIEW_EDITS[1]!] }, { text: SUMMARY });
+    const failing: ConsolidationDeps = {
+      ...deps,
+      memory: { ...memory, runTool: async () => ({ ok: false, output: 'storage unavailable', retryable: true }) },
+    };
+    await expect(consolidateCall(failing, callId)).rejects.toThrow('storage unavailable');
+    const afterFailure = await db.prisma.call.findUniqueOrThrow({ where: { id: callId } });
+    expect(afterFailure.consolidatedAt).toBeNull();
+    expect(afterFailure.consolidationLeaseUntil).toBeNull();
+
+    expect(await consolidateCall(deps, callId)).toBe('consolidated');
+    expect(stub.chatRequests()).toHaveLength(2);
+    expect(await consolidationRecords(callId)).toEqual({ revisions: 0, passages: 1 });
+  });
+
+  it('recognises an archival fact it already stored even when the plan had surrounding white space', async () => {
+    const callId = await finishedCall(['The plumber comes on Friday.', 'Noted.']);
+    const fact = { name: 'archival_memory_insert', arguments: { content: '  The plumber comes on Friday.\n' } };
+    stub.queueChat({ toolCalls: [fact] }, { text: 'Plumber on Friday.' });
+    const call = await db.prisma.call.findUniqueOrThrow({ where: { id: callId } });
+    const plan = await planConsolidation(deps, call);
+    await applyConsolidation(deps, call, plan);
+    expect(await consolidateCall(deps, callId)).toBe('consolidated');
+    expect(await consolidationRecords(callId)).toEqual({ revisions: 0, passages: 1 });
+  });
+});

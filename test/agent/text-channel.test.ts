@@ -198,8 +198,8 @@ describe('POST /v1/households/:householdId/messages', () => {
   });
 });
 
-describe('a conversation nobody ends', () => {
-  it('is ended once it has been quiet for the idle time, and then consolidated', async () => {
+describe('endIfIdle', () => {
+  it('keeps a conversation that spoke recently, ends one quiet for the idle time, then has nothing to do', async () => {
     const quick = new Conversations({ ...agentOn(server.memory), queue, idleSeconds: 1 });
     stub.queueChat({ text: 'Hello Chidi.' });
     const { conversationId } = await quick.send({ householdId, memberId: chidi, text: 'Hi there.' });

@@ -1,8 +1,9 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runHearth } from '../support/cli.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { openDatabase } from '../../src/db/index.js';
+import { runHearth, spawnHearth } from '../support/cli.js';
 import { type OpenAIStub, startOpenAIStub } from '../support/openai-stub.js';
 
 let stub: OpenAIStub;
@@ -69,5 +70,32 @@ describe('hearth chat', () => {
     const id = '00000000-0000-4000-8000-000000000000';
     const result = await runHearth(['chat', '--household', id, '--member', id], env, 'hello\n');
     expect(result).toMatchObject({ code: 2, stderr: expect.stringContaining(`No member ${id}`) });
+  });
+
+  it('leaves at once on Ctrl-C mid-reply: ends the conversation, queues its consolidation, releases the database', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hearth-chat-'));
+    const env = { HEARTH_DATA_DIR: dataDir, OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: stub.url };
+    const seeded = await runHearth(['seed', '--demo'], env);
+    const householdId = /household\s+(\S+)/.exec(seeded.stdout)?.[1] ?? '';
+    const member = /members\s+(\S+),/.exec(seeded.stdout)?.[1] ?? '';
+
+    stub.reset();
+    stub.queueChat({ text: 'This reply comes far too late.', delayMs: 20_000 });
+    const child = spawnHearth(['chat', '--household', householdId, '--member', member], env);
+    child.stdin.write('Tell me a long story.\n');
+    await vi.waitFor(() => expect(stub.chatRequests()).toHaveLength(1), { timeout: 20_000, interval: 100 });
+    child.kill('SIGINT');
+    const { code, stderr } = await child.exited;
+    expect(code).toBe(0);
+    expect(stderr).toContain('Left. Saving this chat to memory is queued');
+    expect(existsSync(path.join(dataDir, 'hearth.lock'))).toBe(false);
+
+    const db = await openDatabase({ kind: 'pglite', dataDir });
+    try {
+      const calls = await db.prisma.call.findMany({ where: { channel: 'text' } });
+      expect(calls.map((call) => call.status)).toEqual(['completed']);
+    } finally {
+      await db.close();
+    }
   });
 });

@@ -301,7 +301,7 @@ describe('malformed calls', () => {
     });
   });
 
-  it('report a storage outage as text instead of throwing', async () => {
+  it('report a storage outage as text instead of throwing, marked as worth retrying', async () => {
     const broken = createMemoryEngine({ prisma: db.prisma, embedder: hashEmbedder(), now: clock.now });
     const gone = { ...nana, householdId: 'not-a-uuid' };
     const result = await broken.runTool({
@@ -312,6 +312,7 @@ describe('malformed calls', () => {
     expect(result).toEqual({
       ok: false,
       output: 'core_memory_append failed: memory storage is unavailable right now; try again shortly',
+      retryable: true,
     });
     await broken.close();
   });

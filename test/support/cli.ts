@@ -32,6 +32,21 @@ export function runHearth(args: string[], env: Record<string, string>, input = '
   });
 }
 
+/** Starts `hearth <args>` with its stdin open, for tests that type into it or signal it. */
+export function spawnHearth(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk;
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<CliResult>((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+  return { stdin: child.stdin, kill: (signal: NodeJS.Signals) => child.kill(signal), exited };
+}
+
 export interface RunningServer {
   child: ChildProcess;
   url: string;

@@ -67,7 +67,11 @@ export class MemoryToolRunner {
     } catch (error) {
       if (error instanceof HearthError && error.httpStatus < 500) return { ok: false, output: error.message };
       this.#logger?.error({ err: error, tool: name, callId: scope.callId }, 'memory tool failed');
-      return { ok: false, output: `${name} failed: memory storage is unavailable right now; try again shortly` };
+      return {
+        ok: false,
+        output: `${name} failed: memory storage is unavailable right now; try again shortly`,
+        retryable: true,
+      };
     }
   }
 

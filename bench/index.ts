@@ -1,0 +1,35 @@
+/**
+ * `npm run bench`: Hearth's hot paths, each timed against a baseline measured in the same run
+ * on the same fresh, migrated PGlite, so the ratio shows what Hearth adds rather than how fast
+ * this machine is today. Embeddings come from a hash (free), not the local model, whose cost
+ * would swamp everything else.
+ *
+ * 1. compileContext for a caller with five filled blocks, vs one `memoryBlock.findMany` of the
+ *    rows it renders: the floor for any compiler is fetching its rows, so the ratio is what the
+ *    other reads (household, member, counts) and the rendering cost on top.
+ * 2. appendMessage (the row, its tsvector trigger, the background embedding, with the final
+ *    `flush()` in ops/s), vs `message.create` of the same rows: the cheapest possible write.
+ * 3. searchRecall over 2,000 messages (full text + vectors, fused by RRF), vs its full-text half
+ *    alone as one ts_rank query: what the vector half and the fusion cost. Measured again after
+ *    ANALYZE, since PGlite never runs autovacuum and the planner's choice depends on it.
+ * 4. core_memory_append on one block from 8 parallel tasks (one engine: its per-block mutex
+ *    queues them; 8 engines, as 8 app instances: only compare-and-swap orders them, and losers
+ *    retry), vs the same appends one after another: the price of contention.
+ * 5. One agent turn (a tool call, then a reply) against the OpenAI stand-in, vs the same two
+ *    requests replayed with the openai SDK: Hearth's own overhead per turn.
+ */
+import { agentTurnBench } from './agent.js';
+import { contentionBench } from './contention.js';
+import { type BenchResult, printTable, progress } from './harness.js';
+import { appendMessageBench, compileContextBench, recallSearchBench } from './memory.js';
+
+const benches = [compileContextBench, appendMessageBench, recallSearchBench, contentionBench, agentTurnBench];
+
+const started = performance.now();
+const results: BenchResult[] = [];
+for (const bench of benches) results.push(await bench());
+progress(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+console.log();
+printTable(results.flatMap((result) => result.rows));
+console.log();
+for (const note of results.flatMap((result) => result.notes)) console.log(note);

@@ -1,0 +1,1 @@
+ALTER TABLE "calls" ADD COLUMN     "consolidation_lease_until" TIMESTAMPTZ(3);
