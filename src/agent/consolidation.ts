@@ -35,7 +35,8 @@ Fold what this call taught you into memory:
   one fact per call, with tags.
 Do not repeat what memory already says; correct what the call showed to be wrong with core_memory_replace. Keep
 blocks short. Tool calls in the transcript were made during the call: what they saved is already in memory.
-Your edits are applied when you finish. Then reply with only a summary of the call in two to four sentences.`;
+Your edits are checked as you make them and saved when you finish. Then reply with only a summary of the call in
+two to four sentences.`;
 
 const planSchema = z.object({
   summary: z.string().nullable(),
@@ -145,17 +146,31 @@ export async function planConsolidation(deps: ConsolidationDeps, call: Call): Pr
 async function askModel(deps: ConsolidationDeps, call: Call, transcript: Message[]): Promise<ConsolidationPlan> {
   const household = await deps.prisma.household.findUniqueOrThrow({ where: { id: call.householdId } });
   const steps: ConsolidationPlan['steps'] = [];
+  const draft = new Map<string, string>();
   const planned = new Set<string>(PLANNED_TOOLS);
   const offered = new Set<string>([...PLANNED_TOOLS, ...READ_TOOLS]);
+  let inOrder: Promise<unknown> = Promise.resolve();
+  const planStep = async (input: Parameters<AgentMemory['runTool']>[0]): Promise<ToolResult> => {
+    if (!offered.has(input.name)) return { ok: false, output: `${input.name} is not available in this review.` };
+    if (!planned.has(input.name)) return deps.memory.runTool(input);
+    // Checked now against the blocks as the plan so far leaves them, so the model hears every
+    // refusal (over the limit, no match) while it can still do something about it.
+    const preview = await deps.memory.previewTool({ ...input, draft });
+    if (!preview.ok) return preview;
+    if (preview.draft) draft.set(preview.draft.label, preview.draft.value);
+    const args = typeof input.arguments === 'string' ? input.arguments : JSON.stringify(input.arguments);
+    steps.push({ tool: input.name as ConsolidationPlan['steps'][number]['tool'], arguments: args });
+    return { ok: true, output: `${preview.output} It is saved when you finish.` };
+  };
   const recorder: AgentMemory = {
     compileContext: (input) => deps.memory.compileContext(input),
     toolDefinitions: deps.memory.toolDefinitions.filter((tool) => offered.has(tool.name)),
-    async runTool(input): Promise<ToolResult> {
-      if (!offered.has(input.name)) return { ok: false, output: `${input.name} is not available in this review.` };
-      if (!planned.has(input.name)) return deps.memory.runTool(input);
-      const args = typeof input.arguments === 'string' ? input.arguments : JSON.stringify(input.arguments);
-      steps.push({ tool: input.name as ConsolidationPlan['steps'][number]['tool'], arguments: args });
-      return { ok: true, output: 'Noted; it will be saved when you finish.' };
+    // The loop runs parallel tool calls together; planning them one at a time, in the order the
+    // model made them, keeps the plan in that order and lets each edit build on the last.
+    runTool(input): Promise<ToolResult> {
+      const result = inOrder.then(() => planStep(input));
+      inOrder = result.catch(() => {});
+      return result;
     },
     appendMessage: (input) => deps.memory.appendMessage(input),
     contextPressure: (input) => deps.memory.contextPressure(input),

@@ -62,6 +62,7 @@ export function createMemoryEngine(options: MemoryEngineOptions): MemoryEngine {
     compileContext: (input) => compiler.compile(input),
     toolDefinitions,
     runTool: (input) => tools.run(input),
+    previewTool: (input) => tools.preview(input),
     isMemoryTool: isMemoryToolName,
 
     appendMessage: (input) => recall.append(input),

@@ -239,6 +239,17 @@ export interface MemoryEngine {
   readonly toolDefinitions: ToolDefinition[];
   /** Runs a memory tool; never throws: failures are `{ ok: false, output }` the model can act on. */
   runTool(input: RunToolInput): Promise<ToolResult>;
+  /**
+   * What an edit tool would do to `draft` block values (label → value; stored values for the
+   * rest), with the same checks and messages as `runTool`, writing nothing. For reviews that
+   * plan edits first and apply them later (consolidation). `draft` is the block after the edit.
+   */
+  previewTool(input: {
+    name: string;
+    arguments: unknown;
+    scope: SessionScope;
+    draft: ReadonlyMap<string, string>;
+  }): Promise<ToolResult & { draft?: { label: string; value: string } }>;
   /** Whether `name` is one of the memory tools. */
   isMemoryTool(name: string): boolean;
 

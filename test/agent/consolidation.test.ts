@@ -262,3 +262,42 @@ describe('consolidation under failure and contention', () => {
     expect(await consolidationRecords(callId)).toEqual({ revisions: 0, passages: 1 });
   });
 });
+
+describe('planning a consolidation', () => {
+  it('tells the model about a refused edit while it can still fix it, and builds each edit on the ones before', async () => {
+    const callId = await finishedCall(['The gate code changed to 4455.', 'Noted.']);
+    stub.queueChat(
+      {
+        toolCalls: [
+          {
+            name: 'core_memory_replace',
+            arguments: { label: 'household', old_content: 'gate code 1234', new_content: 'x' },
+          },
+          { name: 'core_memory_append', arguments: { label: 'household', content: 'Gate code: 1234.' } },
+          {
+            name: 'core_memory_replace',
+            arguments: { label: 'household', old_content: 'Gate code: 1234.', new_content: 'Gate code: 4455.' },
+          },
+          { name: 'core_memory_append', arguments: { label: 'persona', content: 'I love gates.' } },
+        ],
+      },
+      { text: 'The gate code is now 4455.' },
+    );
+    const call = await db.prisma.call.findUniqueOrThrow({ where: { id: callId } });
+    const plan = await planConsolidation(deps, call);
+
+    // The refused steps are not in the plan; the replace of text only the plan added is.
+    expect(plan.steps.map((step) => step.tool)).toEqual(['core_memory_append', 'core_memory_replace']);
+    const results = (stub.chatRequests()[1]?.messages ?? []).filter((message) => message.role === 'tool');
+    expect(results.map((message) => message.content)).toEqual([
+      expect.stringContaining('No match for old_content in block "household"'),
+      expect.stringContaining('will have'),
+      expect.stringContaining('will have'),
+      'Block "persona" is read-only',
+    ]);
+
+    await applyConsolidation(deps, call, plan);
+    expect(await blockValue('household', null)).toContain('Gate code: 4455.');
+    expect(await blockValue('household', null)).not.toContain('Gate code: 1234.');
+  });
+});

@@ -37,40 +37,17 @@ export class CoreMemoryTools {
   }
 
   async append(args: ToolArguments<'core_memory_append'>, context: Context): Promise<ToolResult> {
-    const content = stripNullBytes(args.content);
-    if (content.trim() === '') return { ok: false, output: 'content is empty; write the text to add' };
-    return this.#edit(args.label, context, 'Appended to', (current) => {
-      const value = current.value === '' ? content : `${current.value}\n${content}`;
-      return fitting(value, current);
-    });
+    const content = contentToAppend(args);
+    if (typeof content !== 'string') return content;
+    return this.#edit(args.label, context, 'Appended to', (current) => appendDecision(current, content));
   }
 
   async replace(args: ToolArguments<'core_memory_replace'>, context: Context): Promise<ToolResult> {
-    const oldContent = stripNullBytes(args.old_content);
-    const newContent = stripNullBytes(args.new_content);
-    // It was only null bytes, which are never stored; an empty needle would match everywhere.
-    if (oldContent === '') return { ok: false, output: 'old_content is empty; quote the exact text to replace' };
-    return this.#edit(args.label, context, 'Replaced text in', (current) => {
-      const matches = countOccurrences(current.value, oldContent);
-      if (matches === 0) {
-        return {
-          refuse:
-            `No match for old_content in block "${current.label}"; copy the exact text from the block ` +
-            '(matching is case- and whitespace-sensitive)',
-        };
-      }
-      if (matches > 1) {
-        return {
-          refuse:
-            `old_content matches ${matches} places in block "${current.label}"; include more of the ` +
-            'surrounding text so that it matches exactly one',
-        };
-      }
-      return fitting(
-        current.value.replace(oldContent, () => newContent),
-        current,
-      );
-    });
+    const texts = textsToReplace(args);
+    if ('output' in texts) return texts;
+    return this.#edit(args.label, context, 'Replaced text in', (current) =>
+      replaceDecision(current, texts.oldContent, texts.newContent),
+    );
   }
 
   async rethink(args: ToolArguments<'memory_rethink'>, context: Context): Promise<ToolResult> {
@@ -93,6 +70,39 @@ export class CoreMemoryTools {
           'If your change is still needed, call memory_rethink again starting from this value',
       };
     });
+  }
+
+  /**
+   * What `core_memory_append` or `core_memory_replace` would do to a draft of the block (its
+   * stored value, or `draft` where given) — the same checks and messages, nothing written.
+   * Returns the value the block would have (`draft`), for the next preview to build on.
+   */
+  async preview(
+    input:
+      | { tool: 'core_memory_append'; args: ToolArguments<'core_memory_append'> }
+      | { tool: 'core_memory_replace'; args: ToolArguments<'core_memory_replace'> },
+    scope: SessionScope,
+    draft: ReadonlyMap<string, string>,
+  ): Promise<ToolResult & { draft?: { label: string; value: string } }> {
+    const target = await this.#target(input.args.label, scope);
+    if ('output' in target) return target;
+    const current = { ...target, value: draft.get(target.label) ?? target.value };
+    let decision: EditDecision;
+    if (input.tool === 'core_memory_append') {
+      const content = contentToAppend(input.args);
+      if (typeof content !== 'string') return content;
+      decision = appendDecision(current, content);
+    } else {
+      const texts = textsToReplace(input.args);
+      if ('output' in texts) return texts;
+      decision = replaceDecision(current, texts.oldContent, texts.newContent);
+    }
+    if ('refuse' in decision) return { ok: false, output: decision.refuse };
+    return {
+      ok: true,
+      output: `Block "${current.label}" will have ${decision.value.length} of ${current.charLimit} characters.`,
+      draft: { label: current.label, value: decision.value },
+    };
   }
 
   async #edit(
@@ -155,6 +165,49 @@ export class CoreMemoryTools {
       output: `${output} Another session changed this block too; both edits are kept. It now reads:\n${block.value}`,
     };
   }
+}
+
+/** The text to append, or the refusal for one that is empty once null bytes are gone. */
+function contentToAppend(args: ToolArguments<'core_memory_append'>): string | ToolResult {
+  const content = stripNullBytes(args.content);
+  return content.trim() === '' ? { ok: false, output: 'content is empty; write the text to add' } : content;
+}
+
+/** The texts of a replace, or the refusal for an empty needle (it would match everywhere). */
+function textsToReplace(
+  args: ToolArguments<'core_memory_replace'>,
+): { oldContent: string; newContent: string } | ToolResult {
+  const oldContent = stripNullBytes(args.old_content);
+  if (oldContent === '') return { ok: false, output: 'old_content is empty; quote the exact text to replace' };
+  return { oldContent, newContent: stripNullBytes(args.new_content) };
+}
+
+/** `content` added as a new line, or the limit refusal. */
+function appendDecision(current: BlockView, content: string): EditDecision {
+  return fitting(current.value === '' ? content : `${current.value}\n${content}`, current);
+}
+
+/** `oldContent` (exactly one match) replaced, or the refusal naming how many places matched. */
+function replaceDecision(current: BlockView, oldContent: string, newContent: string): EditDecision {
+  const matches = countOccurrences(current.value, oldContent);
+  if (matches === 0) {
+    return {
+      refuse:
+        `No match for old_content in block "${current.label}"; copy the exact text from the block ` +
+        '(matching is case- and whitespace-sensitive)',
+    };
+  }
+  if (matches > 1) {
+    return {
+      refuse:
+        `old_content matches ${matches} places in block "${current.label}"; include more of the ` +
+        'surrounding text so that it matches exactly one',
+    };
+  }
+  return fitting(
+    current.value.replace(oldContent, () => newContent),
+    current,
+  );
 }
 
 /** The new value, or the limit refusal. */

@@ -28,9 +28,11 @@ type Handler<N extends MemoryToolName> = (
 export class MemoryToolRunner {
   readonly #handlers: { [N in MemoryToolName]: Handler<N> };
   readonly #logger: Logger | undefined;
+  readonly #core: CoreMemoryTools;
 
   constructor(options: { core: CoreMemoryTools; search: SearchTools; logger?: Logger }) {
     const { core, search } = options;
+    this.#core = core;
     this.#handlers = {
       core_memory_append: (args, scope, source) => core.append(args, { scope, source }),
       core_memory_replace: (args, scope, source) => core.replace(args, { scope, source }),
@@ -73,6 +75,34 @@ export class MemoryToolRunner {
         retryable: true,
       };
     }
+  }
+
+  /**
+   * Checks an edit as `run` would, against `draft` block values (label → value) instead of
+   * storage, and writes nothing: `core_memory_append` and `core_memory_replace` are decided as
+   * they would be; `archival_memory_insert` has its arguments checked. Other tools are refused.
+   */
+  async preview(input: {
+    name: string;
+    arguments: unknown;
+    scope: SessionScope;
+    draft: ReadonlyMap<string, string>;
+  }): Promise<ToolResult & { draft?: { label: string; value: string } }> {
+    const { name, scope, draft } = input;
+    if (name === 'core_memory_append' || name === 'core_memory_replace') {
+      const parsed = parseToolArguments(name, input.arguments);
+      if (!parsed.ok) return { ok: false, output: parsed.output };
+      return name === 'core_memory_append'
+        ? this.#core.preview({ tool: name, args: parsed.args as ToolArguments<'core_memory_append'> }, scope, draft)
+        : this.#core.preview({ tool: name, args: parsed.args as ToolArguments<'core_memory_replace'> }, scope, draft);
+    }
+    if (name === 'archival_memory_insert') {
+      const parsed = parseToolArguments(name, input.arguments);
+      return parsed.ok
+        ? { ok: true, output: 'The fact will be saved to archival memory.' }
+        : { ok: false, output: parsed.output };
+    }
+    return { ok: false, output: `${name} cannot be previewed.` };
   }
 
   async #invoke<N extends MemoryToolName>(
