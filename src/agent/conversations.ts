@@ -92,6 +92,10 @@ export class Conversations {
     conversationId: string;
   }): Promise<{ conversationId: string; consolidationJobId: string | null }> {
     const call = await this.#find(input);
+    // Ending mid-turn would consolidate a transcript without its reply.
+    if (this.#answering.has(call.id)) {
+      throw new ConflictError(`Conversation ${call.id} is still answering; end it once the reply is back.`);
+    }
     this.#sessions.delete(call.id);
     if (call.status !== 'completed') {
       await this.#deps.prisma.call.update({
@@ -141,7 +145,7 @@ export class Conversations {
       select: { createdAt: true },
     });
     const quietSeconds = (Date.now() - (last?.createdAt ?? call.startedAt).getTime()) / 1000;
-    if (quietSeconds < this.#deps.idleSeconds) {
+    if (quietSeconds < this.#deps.idleSeconds || this.#answering.has(call.id)) {
       await this.#watchIdle(call.id, this.#deps.idleSeconds - quietSeconds);
       return 'active';
     }

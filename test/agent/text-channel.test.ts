@@ -221,3 +221,37 @@ describe('endIfIdle', () => {
     expect(await quick.endIfIdle({ conversationId })).toBe('gone');
   });
 });
+
+describe('one conversation, one turn at a time', () => {
+  it('answers a second message or an end sent mid-reply with 409, and then carries on', async () => {
+    stub.queueChat({ text: 'Hi.' });
+    const started = await call('POST', `/v1/households/${householdId}/messages`, { memberId: nana, text: 'Hello.' });
+    const conversationId = (started.body as unknown as Reply).conversationId;
+
+    stub.queueChat({ text: 'A slow answer.', delayMs: 1_000 });
+    const slow = call('POST', `/v1/households/${householdId}/messages`, {
+      memberId: nana,
+      text: 'Tell me.',
+      conversationId,
+    });
+    await vi.waitFor(() => expect(stub.chatRequests()).toHaveLength(2), { timeout: 10_000, interval: 20 });
+    const overlapping = await call('POST', `/v1/households/${householdId}/messages`, {
+      memberId: nana,
+      text: 'Hurry!',
+      conversationId,
+    });
+    expect(overlapping).toMatchObject({
+      status: 409,
+      body: { error: { message: expect.stringContaining('still answering') } },
+    });
+    const ending = await call('POST', `/v1/households/${householdId}/conversations/${conversationId}/end`);
+    expect(ending).toMatchObject({
+      status: 409,
+      body: { error: { message: expect.stringContaining('still answering') } },
+    });
+
+    expect(await slow).toMatchObject({ status: 200, body: { reply: 'A slow answer.' } });
+    stub.queueChat({ text: 'Bye.' });
+    expect((await call('POST', `/v1/households/${householdId}/conversations/${conversationId}/end`)).status).toBe(200);
+  });
+});
