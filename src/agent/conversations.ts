@@ -18,6 +18,8 @@ import { householdModel, type ModelMessage, type ModelProvider } from './model.j
 
 /** Live sessions kept per process; older ones are rebuilt from recall when they speak again. */
 const MAX_LIVE_SESSIONS = 500;
+/** Longest a turn may hold its conversation: every step's model budget, with room to spare. */
+const TURN_LEASE_MS = 15 * 60_000;
 
 export const END_IDLE_CONVERSATION_JOB = 'end-idle-conversation';
 
@@ -41,8 +43,8 @@ export interface ConversationReply extends TurnResult {
 export class Conversations {
   readonly #deps: ConversationDeps;
   readonly #sessions = new Map<string, AgentSession>();
-  /** Conversations answering in this process now: a second message waits for the reply (409). */
-  readonly #answering = new Set<string>();
+  /** Spoken turns each live session has seen, to notice turns answered elsewhere. */
+  readonly #spoken = new Map<string, number>();
 
   constructor(deps: ConversationDeps) {
     this.#deps = deps;
@@ -65,17 +67,39 @@ export class Conversations {
     const call = input.conversationId
       ? await this.#openConversation({ ...input, conversationId: input.conversationId })
       : await this.#startConversation(input);
-    if (this.#answering.has(call.id)) {
+    if (!(await this.#claimTurn(call.id))) {
       throw new ConflictError(`Conversation ${call.id} is still answering the previous message; wait for its reply.`);
     }
-    this.#answering.add(call.id);
     try {
       const session = await this.#sessionFor(call);
       const result = await session.turn({ text: input.text, onTextDelta: input.onTextDelta, signal: input.signal });
+      this.#spoken.set(call.id, await this.#spokenTurns(call.id));
       return { conversationId: call.id, ...result };
     } finally {
-      this.#answering.delete(call.id);
+      await this.#deps.prisma.call.update({ where: { id: call.id }, data: { turnLeaseUntil: null } });
     }
+  }
+
+  /**
+   * One turn at a time per conversation, across every instance: the turn holds a lease on the
+   * call row (one that outlives a crashed instance runs out by itself).
+   */
+  async #claimTurn(callId: string): Promise<boolean> {
+    const now = new Date();
+    const claimed = await this.#deps.prisma.call.updateMany({
+      where: { id: callId, OR: [{ turnLeaseUntil: null }, { turnLeaseUntil: { lt: now } }] },
+      data: { turnLeaseUntil: new Date(now.getTime() + TURN_LEASE_MS) },
+    });
+    return claimed.count === 1;
+  }
+
+  #answering(call: Call): boolean {
+    return call.turnLeaseUntil !== null && call.turnLeaseUntil.getTime() > Date.now();
+  }
+
+  /** Spoken turns in recall: a cached session whose count differs missed turns another instance answered. */
+  #spokenTurns(callId: string): Promise<number> {
+    return this.#deps.prisma.message.count({ where: { callId, role: { in: ['user', 'assistant'] } } });
   }
 
   /** Starts a conversation for `memberId` before its first message (so its id is known even if that turn fails). */
@@ -93,10 +117,11 @@ export class Conversations {
   }): Promise<{ conversationId: string; consolidationJobId: string | null }> {
     const call = await this.#find(input);
     // Ending mid-turn would consolidate a transcript without its reply.
-    if (this.#answering.has(call.id)) {
+    if (this.#answering(call)) {
       throw new ConflictError(`Conversation ${call.id} is still answering; end it once the reply is back.`);
     }
     this.#sessions.delete(call.id);
+    this.#spoken.delete(call.id);
     if (call.status !== 'completed') {
       await this.#deps.prisma.call.update({
         where: { id: call.id },
@@ -145,7 +170,7 @@ export class Conversations {
       select: { createdAt: true },
     });
     const quietSeconds = (Date.now() - (last?.createdAt ?? call.startedAt).getTime()) / 1000;
-    if (quietSeconds < this.#deps.idleSeconds || this.#answering.has(call.id)) {
+    if (quietSeconds < this.#deps.idleSeconds || this.#answering(call)) {
       await this.#watchIdle(call.id, this.#deps.idleSeconds - quietSeconds);
       return 'active';
     }
@@ -186,7 +211,7 @@ export class Conversations {
   /** The live session of `call` (most recently used last), else one resumed from recall. */
   async #sessionFor(call: Call): Promise<AgentSession> {
     const live = this.#sessions.get(call.id);
-    if (live) {
+    if (live && this.#spoken.get(call.id) === (await this.#spokenTurns(call.id))) {
       this.#sessions.delete(call.id);
       this.#sessions.set(call.id, live);
       return live;
@@ -221,7 +246,10 @@ export class Conversations {
     this.#sessions.set(call.id, session);
     if (this.#sessions.size > MAX_LIVE_SESSIONS) {
       const oldest = this.#sessions.keys().next().value;
-      if (oldest !== undefined) this.#sessions.delete(oldest);
+      if (oldest !== undefined) {
+        this.#sessions.delete(oldest);
+        this.#spoken.delete(oldest);
+      }
     }
     return session;
   }

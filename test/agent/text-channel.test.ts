@@ -253,5 +253,45 @@ describe('one conversation, one turn at a time', () => {
     expect(await slow).toMatchObject({ status: 200, body: { reply: 'A slow answer.' } });
     stub.queueChat({ text: 'Bye.' });
     expect((await call('POST', `/v1/households/${householdId}/conversations/${conversationId}/end`)).status).toBe(200);
+    // Let its consolidation finish before the next test scripts the stand-in.
+    await vi.waitFor(
+      async () =>
+        expect(
+          (await db.prisma.call.findUniqueOrThrow({ where: { id: conversationId } })).consolidatedAt,
+        ).not.toBeNull(),
+      { timeout: 20_000, interval: 100 },
+    );
+  });
+});
+
+describe('two instances serving one conversation', () => {
+  it('take turns (the second gets 409 mid-reply), and each continues with the turns the other answered', async () => {
+    const other = new Conversations({ ...agentOn(server.memory), queue, idleSeconds: 3600 });
+    stub.queueChat({ text: 'Hello from the first instance.' });
+    const first = await call('POST', `/v1/households/${householdId}/messages`, { memberId: nana, text: 'Hello.' });
+    const conversationId = (first.body as unknown as Reply).conversationId;
+
+    stub.queueChat({ text: 'A slow answer.', delayMs: 1_000 });
+    const slow = call('POST', `/v1/households/${householdId}/messages`, {
+      memberId: nana,
+      text: 'Tell me.',
+      conversationId,
+    });
+    await vi.waitFor(() => expect(stub.chatRequests()).toHaveLength(2), { timeout: 10_000, interval: 20 });
+    await expect(other.send({ householdId, memberId: nana, text: 'Hurry!', conversationId })).rejects.toThrow(
+      'still answering',
+    );
+    await slow;
+
+    stub.queueChat({ text: 'Answered by the other instance.' });
+    await other.send({ householdId, memberId: nana, text: 'The other one here.', conversationId });
+    stub.queueChat({ text: 'Back on the first.' });
+    await call('POST', `/v1/households/${householdId}/messages`, {
+      memberId: nana,
+      text: 'And again.',
+      conversationId,
+    });
+    // The first instance's cached session picked up the turn the other answered.
+    expect(JSON.stringify(stub.chatRequests().at(-1)?.messages)).toContain('Answered by the other instance.');
   });
 });
