@@ -5,19 +5,16 @@ import {
   type ConsolidationDeps,
   consolidateCall,
   consolidationJob,
-  createModelProvider,
   planConsolidation,
 } from '../../src/agent/index.js';
 import type { Database } from '../../src/db/index.js';
 import { createQueue, type JobQueue } from '../../src/jobs/index.js';
-import { createLogger } from '../../src/logger.js';
-import { createMemoryEngine, type MemoryEngine } from '../../src/memory/index.js';
-import { hashEmbedder, newCall, type SeededHousehold, scopeOf, seedHousehold } from '../memory/helpers.js';
-import { createTestDatabase } from '../support/database.js';
-import { type OpenAIStub, startOpenAIStub } from '../support/openai-stub.js';
+import type { MemoryEngine } from '../../src/memory/index.js';
+import { newCall, type SeededHousehold, scopeOf } from '../memory/helpers.js';
+import type { OpenAIStub } from '../support/openai-stub.js';
+import { type AgentFixture, openAgentFixture, silentLogger } from './fixture.js';
 
-const logger = createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' });
-
+let fixture: AgentFixture;
 let db: Database;
 let stub: OpenAIStub;
 let memory: MemoryEngine;
@@ -25,23 +22,10 @@ let deps: ConsolidationDeps;
 let household: SeededHousehold;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  stub = await startOpenAIStub();
-  memory = createMemoryEngine({ prisma: db.prisma, embedder: hashEmbedder() });
-  const provider = createModelProvider({
-    apiKey: 'sk-test',
-    baseUrl: stub.url,
-    defaultModel: 'gpt-test',
-    maxRetries: 0,
-  });
-  deps = { prisma: db.prisma, memory, provider, logger, maxSteps: 4 };
-  household = await seedHousehold(db.prisma, memory);
+  fixture = await openAgentFixture();
+  ({ db, stub, memory, agent: deps, household } = fixture);
 });
-afterAll(async () => {
-  await memory.close();
-  await stub.close();
-  await db.close();
-});
+afterAll(() => fixture.close());
 beforeEach(() => stub.reset());
 
 /** A finished call of Nana's with a short transcript in recall. */
@@ -80,7 +64,7 @@ async function consolidationRecords(callId: string) {
 describe('consolidation of a finished call', () => {
   let queue: JobQueue;
   beforeAll(async () => {
-    queue = createQueue({ db, logger, pollingIntervalSeconds: 0.5 });
+    queue = createQueue({ db, logger: silentLogger, pollingIntervalSeconds: 0.5 });
     await queue.start();
     await queue.register(consolidationJob(deps));
   });

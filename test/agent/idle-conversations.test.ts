@@ -1,49 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Conversations, consolidationJob, createModelProvider, idleConversationJob } from '../../src/agent/index.js';
-import type { Database } from '../../src/db/index.js';
+import { Conversations, consolidationJob, idleConversationJob } from '../../src/agent/index.js';
 import { createQueue, type JobQueue } from '../../src/jobs/index.js';
-import { createLogger } from '../../src/logger.js';
-import { createMemoryEngine, type MemoryEngine } from '../../src/memory/index.js';
-import { hashEmbedder, type SeededHousehold, seedHousehold } from '../memory/helpers.js';
-import { createTestDatabase } from '../support/database.js';
-import { type OpenAIStub, startOpenAIStub } from '../support/openai-stub.js';
+import { type AgentFixture, openAgentFixture, silentLogger } from './fixture.js';
 
-const logger = createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' });
-
-let db: Database;
-let stub: OpenAIStub;
-let memory: MemoryEngine;
+let fixture: AgentFixture;
 let queue: JobQueue;
 let conversations: Conversations;
-let household: SeededHousehold;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  stub = await startOpenAIStub();
-  memory = createMemoryEngine({ prisma: db.prisma, embedder: hashEmbedder() });
-  const provider = createModelProvider({
-    apiKey: 'sk-test',
-    baseUrl: stub.url,
-    defaultModel: 'gpt-test',
-    maxRetries: 0,
-  });
-  const agent = { prisma: db.prisma, memory, provider, logger, maxSteps: 4 };
-  queue = createQueue({ db, logger, pollingIntervalSeconds: 0.5 });
+  fixture = await openAgentFixture();
+  queue = createQueue({ db: fixture.db, logger: silentLogger, pollingIntervalSeconds: 0.5 });
   await queue.start();
-  conversations = new Conversations({ ...agent, queue, idleSeconds: 1 });
-  await queue.register(consolidationJob(agent));
+  conversations = new Conversations({ ...fixture.agent, queue, idleSeconds: 1 });
+  await queue.register(consolidationJob(fixture.agent));
   await queue.register(idleConversationJob(conversations));
-  household = await seedHousehold(db.prisma, memory);
 });
 afterAll(async () => {
   await queue.stop();
-  await memory.close();
-  await stub.close();
-  await db.close();
+  await fixture.close();
 });
 
 describe('a text conversation nobody ends', () => {
   it('is ended by the idle job once quiet, then consolidated, with no one calling end', async () => {
+    const { stub, db, household } = fixture;
     stub.queueChat({ text: 'Hello Chidi.' }, { text: 'Chidi said hello and went quiet.' });
     const { conversationId } = await conversations.send({
       householdId: household.householdId,

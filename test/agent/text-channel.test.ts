@@ -222,19 +222,24 @@ describe('endIfIdle', () => {
   });
 });
 
+/** A conversation of Nana's whose second message the model is still answering (for a second). */
+async function conversationMidReply() {
+  stub.queueChat({ text: 'Hi.' });
+  const started = await call('POST', `/v1/households/${householdId}/messages`, { memberId: nana, text: 'Hello.' });
+  const conversationId = (started.body as unknown as Reply).conversationId;
+  stub.queueChat({ text: 'A slow answer.', delayMs: 1_000 });
+  const slow = call('POST', `/v1/households/${householdId}/messages`, {
+    memberId: nana,
+    text: 'Tell me.',
+    conversationId,
+  });
+  await vi.waitFor(() => expect(stub.chatRequests()).toHaveLength(2), { timeout: 10_000, interval: 20 });
+  return { conversationId, slow };
+}
+
 describe('one conversation, one turn at a time', () => {
   it('answers a second message or an end sent mid-reply with 409, and then carries on', async () => {
-    stub.queueChat({ text: 'Hi.' });
-    const started = await call('POST', `/v1/households/${householdId}/messages`, { memberId: nana, text: 'Hello.' });
-    const conversationId = (started.body as unknown as Reply).conversationId;
-
-    stub.queueChat({ text: 'A slow answer.', delayMs: 1_000 });
-    const slow = call('POST', `/v1/households/${householdId}/messages`, {
-      memberId: nana,
-      text: 'Tell me.',
-      conversationId,
-    });
-    await vi.waitFor(() => expect(stub.chatRequests()).toHaveLength(2), { timeout: 10_000, interval: 20 });
+    const { conversationId, slow } = await conversationMidReply();
     const overlapping = await call('POST', `/v1/households/${householdId}/messages`, {
       memberId: nana,
       text: 'Hurry!',
@@ -267,17 +272,7 @@ describe('one conversation, one turn at a time', () => {
 describe('two instances serving one conversation', () => {
   it('take turns (the second gets 409 mid-reply), and each continues with the turns the other answered', async () => {
     const other = new Conversations({ ...agentOn(server.memory), queue, idleSeconds: 3600 });
-    stub.queueChat({ text: 'Hello from the first instance.' });
-    const first = await call('POST', `/v1/households/${householdId}/messages`, { memberId: nana, text: 'Hello.' });
-    const conversationId = (first.body as unknown as Reply).conversationId;
-
-    stub.queueChat({ text: 'A slow answer.', delayMs: 1_000 });
-    const slow = call('POST', `/v1/households/${householdId}/messages`, {
-      memberId: nana,
-      text: 'Tell me.',
-      conversationId,
-    });
-    await vi.waitFor(() => expect(stub.chatRequests()).toHaveLength(2), { timeout: 10_000, interval: 20 });
+    const { conversationId, slow } = await conversationMidReply();
     await expect(other.send({ householdId, memberId: nana, text: 'Hurry!', conversationId })).rejects.toThrow(
       'still answering',
     );
