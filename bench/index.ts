@@ -17,13 +17,36 @@
  *    retry), vs the same appends one after another: the price of contention.
  * 5. One agent turn (a tool call, then a reply) against the OpenAI stand-in, vs the same two
  *    requests replayed with the openai SDK: Hearth's own overhead per turn.
+ * 6. Start-up: the real `hearth` commands (`--help`, `migrate`, `org create`, `serve` until
+ *    `/readyz` answers 200), each a new process, vs `node -e 0`.
+ *
+ * `npm run bench -- startup memory` runs only the sections named (context, recall, search,
+ * contention, agent, startup).
  */
 import { agentTurnBench } from './agent.js';
 import { contentionBench } from './contention.js';
 import { type BenchResult, printTable, progress } from './harness.js';
 import { appendMessageBench, compileContextBench, recallSearchBench } from './memory.js';
+import { startupBench } from './startup.js';
 
-const benches = [compileContextBench, appendMessageBench, recallSearchBench, contentionBench, agentTurnBench];
+const BENCHES = {
+  context: compileContextBench,
+  recall: appendMessageBench,
+  search: recallSearchBench,
+  contention: contentionBench,
+  agent: agentTurnBench,
+  startup: startupBench,
+};
+
+const asked = process.argv.slice(2);
+const unknown = asked.filter((name) => !(name in BENCHES));
+if (unknown.length > 0) {
+  console.error(`Unknown bench ${unknown.join(', ')}; choose from ${Object.keys(BENCHES).join(', ')}.`);
+  process.exit(2);
+}
+const benches = Object.entries(BENCHES)
+  .filter(([name]) => asked.length === 0 || asked.includes(name))
+  .map(([, bench]) => bench);
 
 const started = performance.now();
 const results: BenchResult[] = [];

@@ -9,21 +9,23 @@
  * npx hearth apikey create --org 0b6f… --name ops
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { z } from 'zod';
-import { createApiKey, createOrganization, describeDemo, seedDemo } from './admin/index.js';
-import { chat } from './cli/chat.js';
-import { type Config, loadConfig } from './config/index.js';
-import { applyMigrations, type Database, databaseTarget, openDatabase } from './db/index.js';
+import type { Config } from './config/index.js';
+import type { Database } from './db/index.js';
 import { HearthError } from './errors.js';
-import { createLogger } from './logger.js';
-import { serve } from './main.js';
-import { openServices, type Services } from './services.js';
+import type { Services } from './services.js';
 
-async function withDatabase<T>(config: Config, work: (db: Database) => Promise<T>): Promise<T> {
+// Each command imports what it uses when it runs: `hearth --help` loads commander alone, and
+// `org create` opens the database without the server, the agent or the admin API's schemas.
+const loadConfig = async (): Promise<Config> => (await import('./config/index.js')).loadConfig();
+const createLogger = async (...args: Parameters<typeof import('./logger.js').createLogger>) =>
+  (await import('./logger.js')).createLogger(...args);
+
+/** Opens the database, applies pending migrations, runs `work` with the names it applied, and closes it. */
+async function withDatabase<T>(config: Config, work: (db: Database, applied: string[]) => Promise<T>): Promise<T> {
+  const { applyMigrations, databaseTarget, openDatabase } = await import('./db/index.js');
   const db = await openDatabase(databaseTarget(config));
   try {
-    await applyMigrations(db);
-    return await work(db);
+    return await work(db, await applyMigrations(db));
   } finally {
     await db.close();
   }
@@ -38,7 +40,8 @@ async function withServices<T>(
   work: (services: Services) => Promise<T>,
   options: { jobs?: boolean } = {},
 ): Promise<T> {
-  const logger = createLogger({ ...config, LOG_LEVEL: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn' }, 2);
+  const logger = await createLogger({ ...config, LOG_LEVEL: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn' }, 2);
+  const { openServices } = await import('./services.js');
   const services = await openServices({ config, logger });
   try {
     await services.start(options);
@@ -48,9 +51,11 @@ async function withServices<T>(
   }
 }
 
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 function uuid(value: string): string {
-  if (!z.uuid().safeParse(value).success) throw new InvalidArgumentError('must be an id (a UUID).');
-  return value;
+  if (!UUID_PATTERN.test(value)) throw new InvalidArgumentError('must be an id (a UUID).');
+  return value.toLowerCase();
 }
 
 const program = new Command('hearth')
@@ -61,24 +66,20 @@ program
   .command('serve')
   .description('run the server (HTTP, WebSockets, jobs) until SIGTERM or SIGINT')
   .action(async () => {
-    const config = loadConfig();
-    await serve(config, createLogger(config));
+    const config = await loadConfig();
+    const { serve } = await import('./main.js');
+    await serve(config, await createLogger(config));
   });
 
 program
   .command('migrate')
   .description('apply pending database migrations (a no-op when up to date)')
   .action(async () => {
-    const config = loadConfig();
-    const db = await openDatabase(databaseTarget(config));
-    try {
-      const applied = await applyMigrations(db);
-      console.log(
-        applied.length === 0 ? 'Database is up to date; no migration applied.' : `Applied ${applied.join(', ')}.`,
-      );
-    } finally {
-      await db.close();
-    }
+    const config = await loadConfig();
+    const applied = await withDatabase(config, async (_db, applied) => applied);
+    console.log(
+      applied.length === 0 ? 'Database is up to date; no migration applied.' : `Applied ${applied.join(', ')}.`,
+    );
   });
 
 const org = program.command('org').description('manage organizations');
@@ -87,7 +88,8 @@ org
   .argument('<name>', 'the organization name')
   .description('create an organization and print its id')
   .action(async (name: string) => {
-    const config = loadConfig();
+    const config = await loadConfig();
+    const { createOrganization } = await import('./admin/organizations.js');
     const organization = await withDatabase(config, (db) => createOrganization(db.prisma, name));
     console.log(organization.id);
   });
@@ -99,7 +101,8 @@ apikey
   .option('--name <name>', 'a name to tell keys apart', 'default')
   .description('create an API key and print it (shown once; only its hash is stored)')
   .action(async (options: { org: string; name: string }) => {
-    const config = loadConfig();
+    const config = await loadConfig();
+    const { createApiKey } = await import('./admin/api-keys.js');
     const issued = await withDatabase(config, (db) =>
       createApiKey(db.prisma, { organizationId: options.org, name: options.name }),
     );
@@ -113,7 +116,8 @@ program
   .description('create sample data')
   .action(async (options: { demo?: boolean }) => {
     if (!options.demo) program.error('Say what to seed: hearth seed --demo');
-    const config = loadConfig();
+    const config = await loadConfig();
+    const { describeDemo, seedDemo } = await import('./admin/seed.js');
     const seed = await withServices(config, ({ db, memory }) => seedDemo({ prisma: db.prisma, memory }), {
       jobs: false,
     });
@@ -126,7 +130,8 @@ program
   .requiredOption('--member <id>', 'the member you speak as', uuid)
   .description("talk to a household's agent from the terminal, with the same memory as its phone calls")
   .action(async (options: { household: string; member: string }) => {
-    const config = loadConfig();
+    const config = await loadConfig();
+    const { chat } = await import('./cli/chat.js');
     await withServices(config, (services) =>
       chat(services, { householdId: options.household, memberId: options.member }),
     );

@@ -50,9 +50,14 @@ export async function readMigrations(migrationsDir = MIGRATIONS_DIR): Promise<Mi
   };
 }
 
-/** Applies every pending migration; returns the names it applied (empty when up to date). */
+/**
+ * Applies every pending migration; returns the names it applied (empty when up to date). The
+ * schema engine (seconds to load) starts only when `_prisma_migrations` lacks one of the
+ * directories: an up-to-date database costs one query.
+ */
 export async function applyMigrations(db: Database, files: SchemaFiles = {}): Promise<string[]> {
   const migrationsList = await readMigrations(files.migrationsDir);
+  if ((await pendingIn(db, migrationsList)).length === 0) return [];
   return withSchemaEngine(db.migrationSession(), await readSchema(files.schemaPath), async (engine) => {
     try {
       const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters: NO_FILTER });
@@ -81,7 +86,11 @@ async function unfinishedMigration(db: Database): Promise<string | undefined> {
 
 /** Names of migrations in `prisma/migrations` that the database has not applied yet. */
 export async function pendingMigrations(db: Database, files: SchemaFiles = {}): Promise<string[]> {
-  const { migrationDirectories } = await readMigrations(files.migrationsDir);
+  return pendingIn(db, await readMigrations(files.migrationsDir));
+}
+
+async function pendingIn(db: Database, { migrationDirectories }: MigrationList): Promise<string[]> {
+  // Before the first migration there is no _prisma_migrations table: everything is pending.
   const applied = await db.prisma.$queryRaw<{ migration_name: string }[]>`
       SELECT migration_name FROM _prisma_migrations
       WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`.catch(() => []);

@@ -8,10 +8,10 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
-import * as bg from '@prisma/schema-engine-wasm/schema_engine_bg';
+import type * as Bindings from '@prisma/schema-engine-wasm/schema_engine_bg';
 import type { MigrationSession } from './migration-session.js';
 
-export type SchemaEngine = bg.SchemaEngine;
+export type SchemaEngine = Bindings.SchemaEngine;
 export type { DiffTarget, MigrationList } from '@prisma/schema-engine-wasm/schema_engine_bg';
 
 // Node has WebAssembly, but @types/node does not declare it (lib.dom does): type what we use.
@@ -23,11 +23,15 @@ interface WebAssemblyApi {
 }
 const { WebAssembly } = globalThis as unknown as { WebAssembly: WebAssemblyApi };
 
-let wasmReady: Promise<void> | undefined;
+let wasmReady: Promise<typeof Bindings> | undefined;
 
-/** Node 20 cannot `import` a .wasm module, so instantiate it by hand, once per process. */
-function loadWasm(): Promise<void> {
+/**
+ * Node 20 cannot `import` a .wasm module, so instantiate it by hand, once per process, and
+ * only when a migration or drift check needs it: it costs seconds of start-up.
+ */
+function loadWasm(): Promise<typeof Bindings> {
   wasmReady ??= (async () => {
+    const bg = await import('@prisma/schema-engine-wasm/schema_engine_bg');
     const bindings = createRequire(import.meta.url).resolve('@prisma/schema-engine-wasm/schema_engine_bg');
     const wasmPath = path.join(path.dirname(bindings), 'schema_engine_bg.wasm');
     const { instance } = await WebAssembly.instantiate(await readFile(wasmPath), {
@@ -36,6 +40,7 @@ function loadWasm(): Promise<void> {
     const exports = instance.exports as { __wbindgen_start: () => void };
     bg.__wbg_set_wasm(exports);
     exports.__wbindgen_start();
+    return bg;
   })();
   return wasmReady;
 }
@@ -61,7 +66,7 @@ export async function withSchemaEngine<T>(
   schema: { path: string; content: string },
   work: (engine: SchemaEngine) => Promise<T>,
 ): Promise<T> {
-  await loadWasm();
+  const bg = await loadWasm();
   const log = () => {};
   try {
     const engine = await bg.SchemaEngine.new(

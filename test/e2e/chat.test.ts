@@ -1,9 +1,8 @@
-import { existsSync, mkdtempSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../../src/db/index.js';
-import { runHearth, spawnHearth } from '../support/cli.js';
+import { migratedDataDir, runHearth, spawnHearth } from '../support/cli.js';
 import { type OpenAIStub, startOpenAIStub } from '../support/openai-stub.js';
 
 let stub: OpenAIStub;
@@ -15,7 +14,7 @@ afterAll(() => stub.close());
 describe('hearth chat', () => {
   it('holds a conversation that changes memory, and a second session (another member) sees it', async () => {
     const env = {
-      HEARTH_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'hearth-chat-')),
+      HEARTH_DATA_DIR: migratedDataDir(),
       OPENAI_API_KEY: 'sk-test',
       OPENAI_BASE_URL: stub.url,
     };
@@ -63,7 +62,7 @@ describe('hearth chat', () => {
 
   it('refuses a member of another household, naming it', async () => {
     const env = {
-      HEARTH_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'hearth-chat-')),
+      HEARTH_DATA_DIR: migratedDataDir(),
       OPENAI_API_KEY: 'sk-test',
       OPENAI_BASE_URL: stub.url,
     };
@@ -73,7 +72,7 @@ describe('hearth chat', () => {
   });
 
   it('leaves at once on Ctrl-C mid-reply: ends the conversation, queues its consolidation, releases the database', async () => {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hearth-chat-'));
+    const dataDir = migratedDataDir();
     const env = { HEARTH_DATA_DIR: dataDir, OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: stub.url };
     const seeded = await runHearth(['seed', '--demo'], env);
     const householdId = /household\s+(\S+)/.exec(seeded.stdout)?.[1] ?? '';

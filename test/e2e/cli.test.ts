@@ -1,14 +1,11 @@
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/index.js';
-import { runHearth, startHearth } from '../support/cli.js';
+import { freshDataDir, migratedDataDir, runHearth, startHearth } from '../support/cli.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const API_KEY = /hth_[a-z2-7]{12}_[A-Za-z0-9_-]{43}/;
-
-const freshDataDir = () => mkdtempSync(path.join(os.tmpdir(), 'hearth-cli-'));
 
 describe('hearth CLI on the embedded database', () => {
   it('migrate applies the migrations once; a second run is a no-op', async () => {
@@ -19,8 +16,31 @@ describe('hearth CLI on the embedded database', () => {
     expect(second).toMatchObject({ code: 0, stdout: 'Database is up to date; no migration applied.\n' });
   });
 
+  it('loads the schema engine only to migrate, and the embedding model only to embed', async () => {
+    const loaded = async (args: string[], dataDir: string) => {
+      const file = path.join(dataDir, 'imports.txt');
+      const result = await runHearth(args, { HEARTH_DATA_DIR: dataDir }, '', { traceImportsTo: file });
+      expect(result.code).toBe(0);
+      return readFileSync(file, 'utf8');
+    };
+    const SCHEMA_ENGINE = '@prisma/schema-engine-wasm';
+    const EMBEDDINGS = '@energetic-ai/';
+
+    const migrating = await loaded(['migrate'], freshDataDir());
+    expect(migrating).toContain(SCHEMA_ENGINE);
+
+    const creating = await loaded(['org', 'create', 'Sunrise Care'], migratedDataDir());
+    expect(creating).toContain('/dist/admin/organizations.js');
+    expect(creating).not.toContain(SCHEMA_ENGINE);
+    expect(creating).not.toContain(EMBEDDINGS);
+
+    const help = await loaded(['--help'], freshDataDir());
+    expect(help).toContain('commander');
+    expect(help).not.toContain('/dist/db/');
+  });
+
   it('org create prints the id; apikey create prints the key once and stores only its hash', async () => {
-    const dataDir = freshDataDir();
+    const dataDir = migratedDataDir();
     const org = await runHearth(['org', 'create', 'Sunrise Care'], { HEARTH_DATA_DIR: dataDir });
     expect(org.code).toBe(0);
     const organizationId = org.stdout.trim();
@@ -46,7 +66,7 @@ describe('hearth CLI on the embedded database', () => {
   });
 
   it('refuses bad arguments with a clear message', async () => {
-    const env = { HEARTH_DATA_DIR: freshDataDir() };
+    const env = { HEARTH_DATA_DIR: migratedDataDir() };
     const badId = await runHearth(['apikey', 'create', '--org', 'not-a-uuid'], env);
     expect(badId.code).not.toBe(0);
     expect(badId.stderr).toContain('must be an id (a UUID)');
@@ -57,7 +77,7 @@ describe('hearth CLI on the embedded database', () => {
   });
 
   it('seed --demo makes the demo organization and refuses to make it twice', async () => {
-    const env = { HEARTH_DATA_DIR: freshDataDir() };
+    const env = { HEARTH_DATA_DIR: migratedDataDir() };
     const seeded = await runHearth(['seed', '--demo'], env);
     expect(seeded.code).toBe(0);
     expect(seeded.stdout).toMatch(API_KEY);
@@ -67,7 +87,8 @@ describe('hearth CLI on the embedded database', () => {
   });
 
   it('serve prints the demo key on a first start, owns the data directory, and stops on SIGTERM', async () => {
-    const env = { HEARTH_DATA_DIR: freshDataDir(), PORT: '0', HOST: '127.0.0.1' };
+    // Migrated but empty: "first start" is a database with no organization yet.
+    const env = { HEARTH_DATA_DIR: migratedDataDir(), PORT: '0', HOST: '127.0.0.1' };
     const server = await startHearth(env);
     try {
       expect(server.output()).toMatch(API_KEY);

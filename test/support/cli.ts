@@ -1,6 +1,10 @@
 /** Runs the real `hearth` command in a child process, as a user at a terminal would. */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 
 const BIN = fileURLToPath(new URL('../../bin/hearth.js', import.meta.url));
 
@@ -10,19 +14,48 @@ export interface CliResult {
   stderr: string;
 }
 
+/** An empty directory: the first command there creates and migrates the embedded database. */
+export function freshDataDir(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'hearth-cli-'));
+}
+
+/**
+ * A data directory holding a migrated database with no data yet: a copy of the test template,
+ * so a test of a command does not pay Postgres's initdb and the migrations again.
+ */
+export function migratedDataDir(): string {
+  const dir = freshDataDir();
+  cpSync(inject('pgliteTemplateDir'), dir, { recursive: true });
+  return dir;
+}
+
 /** Environment for a child: ours minus what would point it at another database. */
 export function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const { DATABASE_URL: _url, HEARTH_DATA_DIR: _dir, ...rest } = process.env;
   return { ...rest, LOG_FORMAT: 'json', NODE_ENV: 'test', ...env };
 }
 
-/** Runs `hearth <args>` to completion; `input` is written to its stdin, which is then closed. */
-export function runHearth(args: string[], env: Record<string, string>, input = ''): Promise<CliResult> {
+const TRACE_IMPORTS = fileURLToPath(new URL('./trace-imports.mjs', import.meta.url));
+
+/**
+ * Runs `hearth <args>` to completion; `input` is written to its stdin, which is then closed.
+ * With `traceImportsTo`, the child lists every module it loads in that file.
+ */
+export function runHearth(
+  args: string[],
+  env: Record<string, string>,
+  input = '',
+  options: { traceImportsTo?: string } = {},
+): Promise<CliResult> {
+  const trace = options.traceImportsTo ? ['--import', TRACE_IMPORTS] : [];
+  const traceEnv: Record<string, string> = options.traceImportsTo
+    ? { HEARTH_TRACE_IMPORTS: options.traceImportsTo }
+    : {};
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
-      [BIN, ...args],
-      { env: cliEnv(env), timeout: 60_000 },
+      [...trace, BIN, ...args],
+      { env: cliEnv({ ...env, ...traceEnv }), timeout: 60_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
         resolve({ code, stdout, stderr });
