@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -36,9 +36,19 @@ describe('data directory lock', () => {
     lock.release();
   });
 
-  it('takes over a torn lock file', () => {
+  it.each([
+    ['garbage', 'garbage'],
+    ['empty', ''],
+  ])('takes over a torn lock file (%s)', (_name, content) => {
     const dir = tempDir();
-    writeFileSync(path.join(dir, 'hearth.lock'), 'garbage');
-    lockDataDir(dir).release();
+    const lockPath = path.join(dir, 'hearth.lock');
+    writeFileSync(lockPath, content);
+    expect(dataDirOwner(dir)).toBeUndefined();
+    const lock = lockDataDir(dir);
+    expect(lock.path).toBe(lockPath);
+    expect(readFileSync(lockPath, 'utf8').split('\n')[0]).toBe(String(process.pid));
+    expect(dataDirOwner(dir)).toBe(process.pid);
+    lock.release();
+    expect(existsSync(lockPath)).toBe(false);
   });
 });
