@@ -1,21 +1,20 @@
 /**
  * `Authorization: Bearer hth_…` for the admin API. The key is found by its prefix and checked
- * against its scrypt hash in constant time; a verified key is remembered briefly (as a SHA-256
- * digest, never in clear) to spare the hash on every request, but the row, and so revocation,
- * is read from the database every time.
+ * against its SHA-256 digest in constant time, which is as cheap as the lookup, so nothing is
+ * cached: the row, and so revocation, is read on every request. A key still stored as a scrypt
+ * hash is checked with scrypt once, then stored as a digest.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import type { PrismaClient } from '../db/index.js';
 import { UnauthorizedError } from '../errors.js';
-import { parseApiKey, verifySecret } from './api-keys.js';
+import { digestApiKey, isScryptHash, parseApiKey, verifyApiKey } from './api-keys.js';
 import type { Principal } from './scope/index.js';
 
 const REALM = 'Bearer realm="hearth"';
 const BEARER_PATTERN = /^Bearer +(\S+) *$/i;
-const DEFAULT_VERIFIED_TTL_MS = 5 * 60_000;
 const DEFAULT_LAST_USED_INTERVAL_MS = 60_000;
-const MAX_VERIFIED_KEYS = 1000;
+// Compared against when no row has the prefix, so an unknown prefix costs what a wrong secret does.
+const UNKNOWN_KEY_DIGEST = digestApiKey('hth_unknown');
 
 const principals = new WeakMap<Request, Principal>();
 
@@ -28,15 +27,9 @@ export function principalOf(req: Request): Principal {
 
 export interface ApiKeyAuthOptions {
   prisma: PrismaClient;
-  /** How long a verified key skips the scrypt check (revocation is still read every request). */
-  verifiedTtlMs?: number;
   /** `lastUsedAt` is written at most this often per key. */
   lastUsedIntervalMs?: number;
   now?: () => Date;
-}
-
-function sha256(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
 }
 
 function reject(res: Parameters<RequestHandler>[1], message: string, invalidToken: boolean): never {
@@ -48,23 +41,8 @@ function reject(res: Parameters<RequestHandler>[1], message: string, invalidToke
 export function requireApiKey(options: ApiKeyAuthOptions): RequestHandler {
   if (!options?.prisma) throw new Error('requireApiKey needs a Prisma client to look keys up');
   const { prisma } = options;
-  const verifiedTtlMs = options.verifiedTtlMs ?? DEFAULT_VERIFIED_TTL_MS;
   const lastUsedIntervalMs = options.lastUsedIntervalMs ?? DEFAULT_LAST_USED_INTERVAL_MS;
   const now = options.now ?? (() => new Date());
-  // prefix → digest of the whole key and the hash it was verified against, until expiresAt.
-  const verified = new Map<string, { digest: Buffer; secretHash: string; expiresAt: number }>();
-
-  async function matches(key: string, prefix: string, secretHash: string, at: number): Promise<boolean> {
-    const cached = verified.get(prefix);
-    if (cached && cached.secretHash === secretHash && cached.expiresAt > at) {
-      return timingSafeEqual(cached.digest, sha256(key));
-    }
-    if (!(await verifySecret(key, secretHash))) return false;
-    verified.delete(prefix);
-    if (verified.size >= MAX_VERIFIED_KEYS) verified.delete(verified.keys().next().value as string);
-    verified.set(prefix, { digest: sha256(key), secretHash, expiresAt: at + verifiedTtlMs });
-    return true;
-  }
 
   return async function bearerApiKey(req, res, next) {
     const header = req.headers.authorization;
@@ -73,12 +51,20 @@ export function requireApiKey(options: ApiKeyAuthOptions): RequestHandler {
     if (!token) reject(res, 'Use the Bearer scheme: "Authorization: Bearer hth_…".', false);
     const parsed = parseApiKey(token);
     if (!parsed) reject(res, 'The bearer token is not a Hearth API key (hth_<prefix>_<secret>).', true);
-    const row = await prisma.apiKey.findUnique({ where: { prefix: parsed.prefix } });
-    const at = now();
-    if (!row || row.revokedAt || !(await matches(token, parsed.prefix, row.secretHash, at.getTime()))) {
+    const found = await prisma.apiKey.findUnique({ where: { prefix: parsed.prefix } });
+    const row = found?.revokedAt === null ? found : null;
+    const stored = row?.secretHash ?? UNKNOWN_KEY_DIGEST;
+    if (!(await verifyApiKey(token, stored)) || !row) {
       reject(res, 'The API key is unknown or revoked. Create a new one with `hearth apikey create`.', true);
     }
-    if (!row.lastUsedAt || at.getTime() - row.lastUsedAt.getTime() >= lastUsedIntervalMs) {
+    const at = now();
+    if (isScryptHash(stored)) {
+      // Conditional on the old hash, so a concurrent rotation or rewrite is never overwritten.
+      await prisma.apiKey.updateMany({
+        where: { id: row.id, secretHash: stored },
+        data: { secretHash: digestApiKey(token), lastUsedAt: at },
+      });
+    } else if (!row.lastUsedAt || at.getTime() - row.lastUsedAt.getTime() >= lastUsedIntervalMs) {
       const stale = new Date(at.getTime() - lastUsedIntervalMs);
       await prisma.apiKey.updateMany({
         where: { id: row.id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lte: stale } }] },

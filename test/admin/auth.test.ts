@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiKeyOut, IssuedApiKeyOut } from '../../src/admin/activity-schemas.js';
+import { createApiKey, hashSecret } from '../../src/admin/api-keys.js';
 import type { Page } from '../../src/admin/pagination.js';
 import type { Database } from '../../src/db/index.js';
 import { createTestDatabase } from '../support/database.js';
@@ -45,6 +46,15 @@ describe('bearer API keys', () => {
     expect(response.headers.get('www-authenticate')).toContain('invalid_token');
   });
 
+  it('a wrong secret for a real prefix fails exactly as an unknown prefix does', async () => {
+    const wrongSecret = await new Api(server.url, `${tenant.key.prefix}_${'D'.repeat(43)}`).get('/v1/households');
+    const unknownPrefix = await new Api(server.url, `hth_bbbbbbbbbbbb_${'D'.repeat(43)}`).get('/v1/households');
+    expect(wrongSecret.status).toBe(401);
+    expect(unknownPrefix.status).toBe(401);
+    expect(wrongSecret.body).toEqual(unknownPrefix.body);
+    expect(wrongSecret.headers.get('www-authenticate')).toBe(unknownPrefix.headers.get('www-authenticate'));
+  });
+
   it('records lastUsedAt when a key is used, at most once a minute', async () => {
     const issued = await tenant.api.post<IssuedApiKeyOut>('/v1/api-keys', { name: 'fresh' });
     const lastUsed = async () =>
@@ -59,6 +69,34 @@ describe('bearer API keys', () => {
   });
 });
 
+describe('stored keys', () => {
+  const secretHashOf = async (id: string) => (await db.prisma.apiKey.findUniqueOrThrow({ where: { id } })).secretHash;
+
+  it('a new key is stored as its SHA-256 digest, never the key itself', async () => {
+    const issued = await createApiKey(db.prisma, { organizationId: tenant.organizationId, name: 'digested' });
+    const stored = await secretHashOf(issued.id);
+    expect(stored).toMatch(/^sha256\$[A-Za-z0-9_-]{43}$/);
+    expect(stored).not.toContain(issued.key.slice(issued.prefix.length + 1));
+    expect((await new Api(server.url, issued.key).get('/v1/households')).status).toBe(200);
+  });
+
+  it('a key stored with scrypt still works, and its first use rewrites it as a digest', async () => {
+    const issued = await createApiKey(db.prisma, { organizationId: tenant.organizationId, name: 'from before' });
+    const legacy = await hashSecret(issued.key);
+    await db.prisma.apiKey.update({ where: { id: issued.id }, data: { secretHash: legacy } });
+
+    const forged = new Api(server.url, `${issued.prefix}_${'E'.repeat(43)}`);
+    expect((await forged.get('/v1/households')).status).toBe(401);
+    expect(await secretHashOf(issued.id)).toBe(legacy);
+
+    const api = new Api(server.url, issued.key);
+    expect((await api.get('/v1/households')).status).toBe(200);
+    expect(await secretHashOf(issued.id)).toMatch(/^sha256\$/);
+    expect((await api.get('/v1/households')).status).toBe(200);
+    expect((await forged.get('/v1/households')).status).toBe(401);
+  });
+});
+
 describe('/v1/api-keys', () => {
   it('creates a key shown once, lists keys without secrets, and revocation takes effect at once', async () => {
     const created = await tenant.api.post<IssuedApiKeyOut>('/v1/api-keys', { name: 'ops laptop' });
@@ -66,7 +104,7 @@ describe('/v1/api-keys', () => {
     expect(created.body).toMatchObject({ name: 'ops laptop', prefix: expect.stringMatching(/^hth_[a-z2-7]{12}$/) });
     expect(created.body.key.startsWith(`${created.body.prefix}_`)).toBe(true);
     const newApi = new Api(server.url, created.body.key);
-    // Used twice: the second use is answered from the verified-key cache, which must not outlive revocation.
+    // Used twice before it is revoked: nothing remembered about a verified key may outlive revocation.
     expect((await newApi.get('/v1/households')).status).toBe(200);
     expect((await newApi.get('/v1/households')).status).toBe(200);
 
@@ -76,6 +114,7 @@ describe('/v1/api-keys', () => {
     const text = JSON.stringify(list.body);
     expect(text).not.toContain(created.body.key);
     expect(text).not.toContain('scrypt');
+    expect(text).not.toContain('sha256');
     expect(listed).not.toHaveProperty('key');
 
     const revoked = await tenant.api.delete<ApiKeyOut>(`/v1/api-keys/${created.body.id}`);
