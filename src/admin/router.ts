@@ -1,8 +1,7 @@
 /**
- * The admin API as one express router: every route gets the per-address limit on failed
- * authentication, bearer-key auth, the per-key rate limit, validation and the
- * organization-scoped data layer, in that order; the OpenAPI document and the reference page
- * are public.
+ * The admin API as one express router: every route gets bearer-key auth (with its limit on failed
+ * authentication), the per-key rate limit, validation and the organization-scoped data layer, in
+ * that order; the OpenAPI document and the reference page are public.
  *
  * @example
  * const admin = createAdminRouter({ prisma: db.prisma, memory, rateLimitPerMinute: 600 });
@@ -37,7 +36,7 @@ export interface AdminRouterOptions {
   memory: MemoryEngine;
   /** Requests per minute per API key. */
   rateLimitPerMinute: number;
-  /** Failed authentications per minute per client address before it gets 429 (default 30). */
+  /** Failed authentications per minute, per client address and per key prefix, before failures get 429 (default 30). */
   authFailuresPerMinute?: number;
   /** Routes defined elsewhere with `defineRoute` (e.g. the agent's messages route), served the same way. */
   extraRoutes?: readonly AdminRoute[];
@@ -69,13 +68,13 @@ export function createAdminRouter(options: AdminRouterOptions): AdminApi {
     res.type('html').send(docsPage);
   });
 
-  const limitFailures = limitFailedAuth({
+  const failures = limitFailedAuth({
     failuresPerMinute: options.authFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE,
   });
-  const authenticate = requireApiKey({ prisma });
+  const authenticate = requireApiKey({ prisma, failures });
   const limit = rateLimitPerKey({ limitPerMinute: options.rateLimitPerMinute });
   for (const route of routes) {
-    router[route.method](route.path, limitFailures, authenticate, limit, async function adminRoute(req, res) {
+    router[route.method](route.path, authenticate, limit, async function adminRoute(req, res) {
       const scope = scopedDb({ prisma, memory, principal: principalOf(req) });
       const reply = await route.run({ req, scope });
       // Admin responses carry household data: never cache them in between.

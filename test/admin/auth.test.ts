@@ -178,8 +178,60 @@ describe('failed authentication', () => {
       expect(refused.status).toBe(429);
       expect(refused.body.error).toMatchObject({ code: 'rate_limited', message: expect.stringContaining('failed') });
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
-      // The address is refused before any key is checked, so guessing costs no more hashing.
+      // Every further failure from the address is a 429, with a key or without one.
       expect((await new Api(fresh.url).get('/v1/households')).status).toBe(429);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('never refuses a valid key, even from an address that keeps failing', async () => {
+    const fresh = await startTestServer(db, { HEARTH_AUTH_FAILURES_PER_MINUTE: '5' });
+    try {
+      const guesser = new Api(fresh.url, `hth_cccccccccccc_${'F'.repeat(43)}`);
+      const anonymous = new Api(fresh.url);
+      for (let i = 0; i < 5; i++) expect((await anonymous.get('/v1/households')).status).toBe(401);
+      for (let i = 0; i < 35; i++) expect((await guesser.get('/v1/households')).status).toBe(429);
+
+      expect((await new Api(fresh.url, tenant.key.key).get('/v1/households')).status).toBe(200);
+      expect((await guesser.get('/v1/households')).status).toBe(429);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('limits failures per presented key prefix, whatever address they claim to come from', async () => {
+    const fresh = await startTestServer(db, { HEARTH_AUTH_FAILURES_PER_MINUTE: '5', HEARTH_TRUST_PROXY: 'true' });
+    try {
+      const from = (i: number) => ({ headers: { 'x-forwarded-for': `203.0.113.${i}` } });
+      const guesser = new Api(fresh.url, `${tenant.key.prefix}_${'G'.repeat(43)}`);
+      for (let i = 0; i < 5; i++) expect((await guesser.get('/v1/households', from(i))).status).toBe(401);
+      const refused = await guesser.get('/v1/households', from(5));
+      expect(refused.status).toBe(429);
+      expect(refused.body.error.message).toContain('this key');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+
+      // The key's holder is not locked out, and other keys and addresses are not affected.
+      expect((await new Api(fresh.url, tenant.key.key).get('/v1/households', from(6))).status).toBe(200);
+      const other = new Api(fresh.url, `hth_dddddddddddd_${'G'.repeat(43)}`);
+      expect((await other.get('/v1/households', from(7))).status).toBe(401);
+    } finally {
+      await fresh.close();
+    }
+  });
+  it('stops checking guesses at a key still stored with scrypt once its prefix has failed too often', async () => {
+    const fresh = await startTestServer(db, { HEARTH_AUTH_FAILURES_PER_MINUTE: '2' });
+    try {
+      const issued = await createApiKey(db.prisma, { organizationId: tenant.organizationId, name: 'old, guessed' });
+      await db.prisma.apiKey.update({ where: { id: issued.id }, data: { secretHash: await hashSecret(issued.key) } });
+      const guesser = new Api(fresh.url, `${issued.prefix}_${'J'.repeat(43)}`);
+      for (let i = 0; i < 2; i++) expect((await guesser.get('/v1/households')).status).toBe(401);
+      expect((await guesser.get('/v1/households')).status).toBe(429);
+      // Each check of an old hash costs a scrypt, so even the right key waits out the minute (or is
+      // rotated); a key stored as a digest is never refused (above).
+      const refused = await new Api(fresh.url, issued.key).get('/v1/households');
+      expect(refused.status).toBe(429);
+      expect(refused.body.error.message).toContain('this key');
     } finally {
       await fresh.close();
     }
