@@ -5,7 +5,7 @@ import type { Page } from '../../src/admin/pagination.js';
 import type { Database } from '../../src/db/index.js';
 import { createTestDatabase } from '../support/database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { Api, newTenant } from './support.js';
+import { Api, type ErrorBody, newTenant } from './support.js';
 
 let db: Database;
 let server: TestServer;
@@ -232,6 +232,38 @@ describe('failed authentication', () => {
       const refused = await new Api(fresh.url, issued.key).get('/v1/households');
       expect(refused.status).toBe(429);
       expect(refused.body.error.message).toContain('this key');
+    } finally {
+      await fresh.close();
+    }
+  });
+});
+
+describe('the body is read only after authentication', () => {
+  const invalidJson = '{"name": ';
+
+  it('an unauthenticated invalid JSON body is a 401, not a 400', async () => {
+    const anonymous = await new Api(server.url).request('POST', '/v1/households', { raw: invalidJson });
+    expect(anonymous.status).toBe(401);
+    const forged = new Api(server.url, `${tenant.key.prefix}_${'H'.repeat(43)}`);
+    expect((await forged.request('POST', '/v1/households', { raw: invalidJson })).status).toBe(401);
+    // With a valid key the body is read, and its errors are reported as before.
+    const parsed = await tenant.api.request('POST', '/v1/households', { raw: invalidJson });
+    expect(parsed.status).toBe(400);
+    expect(parsed.body.error.message).toContain('not valid JSON');
+  });
+
+  it('a 1 MB invalid body without a key is a 401, and a 429 once the address is over its limit', async () => {
+    const fresh = await startTestServer(db, { HEARTH_AUTH_FAILURES_PER_MINUTE: '2' });
+    try {
+      // Just under the default body limit: before the fix this was parsed, and answered 400.
+      const big = `{"name": "${'x'.repeat(1_000_000)}`;
+      const anonymous = new Api(fresh.url);
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++)
+        statuses.push((await anonymous.request('POST', '/v1/households', { raw: big })).status);
+      expect(statuses).toEqual([401, 401, 429, 429]);
+      const refused = await anonymous.request<ErrorBody>('POST', '/v1/households', { raw: invalidJson });
+      expect(refused.body.error.code).toBe('rate_limited');
     } finally {
       await fresh.close();
     }
