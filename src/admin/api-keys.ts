@@ -16,6 +16,11 @@ const SCRYPT_KEY_LENGTH = 32;
 const BASE32_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 const API_KEY_PATTERN = /^(hth_[a-z2-7]{12})_([A-Za-z0-9_-]{43})$/;
 const DIGEST_SCHEME = 'sha256';
+/**
+ * Unrevoked keys an organization may create through the API, so a key cannot multiply its own rate
+ * limit. The CLI is not limited: whoever runs it holds the database, and may need a key to revoke others.
+ */
+export const MAX_LIVE_API_KEYS = 50;
 const SCRYPT_SCHEME = 'scrypt';
 
 function scrypt(secret: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {

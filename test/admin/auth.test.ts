@@ -143,6 +143,26 @@ describe('/v1/api-keys', () => {
   });
 });
 
+describe('at most 50 live keys per organization', () => {
+  it('the 51st key is a 409 that names the cap; revoked keys do not count', async () => {
+    const crowded = await newTenant(db, server.url, 'Crowded');
+    for (let i = 1; i < 50; i++)
+      await createApiKey(db.prisma, { organizationId: crowded.organizationId, name: `k${i}` });
+
+    const refused = await crowded.api.post('/v1/api-keys', { name: 'one too many' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'conflict', message: expect.stringMatching(/50.*[Rr]evoke/s) });
+    expect(await db.prisma.apiKey.count({ where: { organizationId: crowded.organizationId } })).toBe(50);
+
+    const victim = await db.prisma.apiKey.findFirstOrThrow({
+      where: { organizationId: crowded.organizationId, name: 'k1' },
+    });
+    expect((await crowded.api.delete(`/v1/api-keys/${victim.id}`)).status).toBe(200);
+    expect((await crowded.api.post('/v1/api-keys', { name: 'replacement' })).status).toBe(201);
+    expect((await crowded.api.post('/v1/api-keys', { name: 'again too many' })).status).toBe(409);
+  });
+});
+
 describe('rate limiting', () => {
   it('answers 429 in the error shape with Retry-After once a key exceeds its limit, per key', async () => {
     const limited = await startTestServer(db, { HEARTH_RATE_LIMIT_PER_MINUTE: '3' });
