@@ -70,13 +70,13 @@ export interface FailedAuthLimit {
  * Limits failed authentication, per client address (IPv6 by /56 subnet) and per presented key
  * prefix whatever the address, so a new `X-Forwarded-For` on each request does not reset the count.
  * Beyond `failuresPerMinute` failures, further *failures* are answered 429 with `Retry-After`
- * instead of 401. A valid key is never refused: the key is checked first, and checking costs
- * one digest.
+ * instead of 401. A valid key is not refused: the key is checked first, since checking costs one
+ * digest (only a key still stored as scrypt is refused unchecked, once its prefix is over the limit).
  */
-export function limitFailedAuth(options: { failuresPerMinute: number; now?: () => number }): FailedAuthLimit {
+export function limitFailedAuth(options: { failuresPerMinute: number }): FailedAuthLimit {
   const { failuresPerMinute } = options;
   requirePositiveWhole('limitFailedAuth failuresPerMinute', failuresPerMinute);
-  const now = options.now ?? Date.now;
+  const now = Date.now;
   const counts = new FailureCounts();
 
   function refuse(res: Response, resetAt: number, at: number, who: string): RateLimitedError {
