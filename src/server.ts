@@ -11,7 +11,7 @@ import { type AdminRoute, createAdminRouter } from './admin/index.js';
 import type { Config } from './config/index.js';
 import type { Database } from './db/index.js';
 import { UnavailableError } from './errors.js';
-import { errorHandler, jsonBody, pathOf, requestLogging, unknownRoute } from './http.js';
+import { errorHandler, pathOf, requestLogging, unknownRoute } from './http.js';
 import type { Logger } from './logger.js';
 import type { MemoryEngine } from './memory/index.js';
 
@@ -61,10 +61,10 @@ export function createServer({ config, logger, db, memory, adminRoutes }: Server
     if (notReadyReason) throw new UnavailableError(`Hearth is not ready yet: ${notReadyReason}. Retry shortly.`);
     next();
   });
-  app.use(jsonBody(config.HEARTH_BODY_LIMIT_BYTES));
   const admin = createAdminRouter({
     prisma: db.prisma,
     memory,
+    bodyLimitBytes: config.HEARTH_BODY_LIMIT_BYTES,
     rateLimitPerMinute: config.HEARTH_RATE_LIMIT_PER_MINUTE,
     authFailuresPerMinute: config.HEARTH_AUTH_FAILURES_PER_MINUTE,
     extraRoutes: adminRoutes,

@@ -10,6 +10,7 @@ import type { Database } from '../src/db/index.js';
 import { errorHandler, requestLogging } from '../src/http.js';
 import { createEmbedder, createMemoryEngine } from '../src/memory/index.js';
 import { createServer } from '../src/server.js';
+import { newTenant } from './admin/support.js';
 import { createTestDatabase } from './support/database.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
@@ -19,6 +20,8 @@ interface ErrorBody {
 
 let db: Database;
 let server: TestServer;
+/** Bodies are read only for authenticated requests. */
+let authorization: string;
 
 /** The status a WebSocket upgrade to `url` is answered with (101 when it opens). */
 function upgradeStatus(url: string): Promise<number | undefined> {
@@ -33,6 +36,7 @@ function upgradeStatus(url: string): Promise<number | undefined> {
 beforeAll(async () => {
   db = await createTestDatabase();
   server = await startTestServer(db, { HEARTH_BODY_LIMIT_BYTES: '1024' });
+  authorization = `Bearer ${(await newTenant(db, server.url, 'Bad input')).key.key}`;
 });
 afterAll(async () => {
   await server.close();
@@ -86,7 +90,7 @@ describe('bad input gets a JSON error, never a stack trace', () => {
   it('malformed JSON is a 400 that says so', async () => {
     const response = await fetch(`${server.url}/v1/households`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { authorization, 'content-type': 'application/json' },
       body: '{"name": ',
     });
     expect(response.status).toBe(400);
@@ -99,7 +103,7 @@ describe('bad input gets a JSON error, never a stack trace', () => {
   it('a body over the limit is a 413 naming the limit', async () => {
     const response = await fetch(`${server.url}/v1/households`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { authorization, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'x'.repeat(2000) }),
     });
     expect(response.status).toBe(413);
@@ -112,7 +116,7 @@ describe('bad input gets a JSON error, never a stack trace', () => {
   it('a body that is not JSON is a 415', async () => {
     const response = await fetch(`${server.url}/v1/households`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
       body: 'name=x',
     });
     expect(response.status).toBe(415);

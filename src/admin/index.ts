@@ -16,7 +16,7 @@
  * });
  * createServer({ config, logger, db, memory, adminRoutes: [sendMessage] });
  */
-export { createApiKey, type IssuedApiKey, parseApiKey, verifySecret } from './api-keys.js';
+export { createApiKey, type IssuedApiKey, parseApiKey, verifyApiKey } from './api-keys.js';
 export { createOrganization } from './organizations.js';
 export { type AdminRoute, defineRoute, type Reply, type RouteContext } from './route.js';
 export { type AdminApi, type AdminRouterOptions, createAdminRouter } from './router.js';

@@ -1,15 +1,15 @@
 /**
- * The admin API as one express router: every route gets the per-address limit on failed
- * authentication, bearer-key auth, the per-key rate limit, validation and the
- * organization-scoped data layer, in that order; the OpenAPI document and the reference page
- * are public.
+ * The admin API as one express router: every route gets bearer-key auth (with its limit on failed
+ * authentication), the per-key rate limit, the JSON body, validation and the organization-scoped
+ * data layer, in that order; the OpenAPI document and the reference page are public.
  *
  * @example
- * const admin = createAdminRouter({ prisma: db.prisma, memory, rateLimitPerMinute: 600 });
+ * const admin = createAdminRouter({ prisma: db.prisma, memory, bodyLimitBytes: 1_048_576, rateLimitPerMinute: 600 });
  * app.use(admin.router);
  */
 import express from 'express';
 import type { PrismaClient } from '../db/index.js';
+import { jsonBody } from '../http.js';
 import type { MemoryEngine } from '../memory/index.js';
 import { principalOf, requireApiKey } from './auth.js';
 import { renderDocsPage } from './docs.js';
@@ -35,9 +35,11 @@ const DEFAULT_AUTH_FAILURES_PER_MINUTE = 30;
 export interface AdminRouterOptions {
   prisma: PrismaClient;
   memory: MemoryEngine;
+  /** Largest JSON body accepted, read only once the request is authenticated. */
+  bodyLimitBytes: number;
   /** Requests per minute per API key. */
   rateLimitPerMinute: number;
-  /** Failed authentications per minute per client address before it gets 429 (default 30). */
+  /** Failed authentications per minute, per client address and per key prefix, before failures get 429 (default 30). */
   authFailuresPerMinute?: number;
   /** Routes defined elsewhere with `defineRoute` (e.g. the agent's messages route), served the same way. */
   extraRoutes?: readonly AdminRoute[];
@@ -69,13 +71,15 @@ export function createAdminRouter(options: AdminRouterOptions): AdminApi {
     res.type('html').send(docsPage);
   });
 
-  const limitFailures = limitFailedAuth({
+  const failures = limitFailedAuth({
     failuresPerMinute: options.authFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE,
   });
-  const authenticate = requireApiKey({ prisma });
+  const authenticate = requireApiKey({ prisma, failures });
   const limit = rateLimitPerKey({ limitPerMinute: options.rateLimitPerMinute });
+  // After authentication: a body nobody is allowed to send is never read, let alone parsed.
+  const body = jsonBody(options.bodyLimitBytes);
   for (const route of routes) {
-    router[route.method](route.path, limitFailures, authenticate, limit, async function adminRoute(req, res) {
+    router[route.method](route.path, authenticate, limit, ...body, async function adminRoute(req, res) {
       const scope = scopedDb({ prisma, memory, principal: principalOf(req) });
       const reply = await route.run({ req, scope });
       // Admin responses carry household data: never cache them in between.

@@ -25,7 +25,7 @@ export const configSchema = z
     HEARTH_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
     /** Admin API requests each key may make per minute (429 with Retry-After beyond). */
     HEARTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
-    /** Failed API-key attempts one client address may make per minute before it gets 429s. */
+    /** Failed API-key attempts per minute, per client address and per key prefix, before failures get 429s. */
     HEARTH_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(30),
     /**
      * Express's `trust proxy`: behind a reverse proxy, say how many hops (e.g. 1) or which

@@ -57,7 +57,7 @@ describe('hearth CLI on the embedded database', () => {
     try {
       const rows = await db.prisma.apiKey.findMany();
       expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ organizationId, name: 'ops', secretHash: expect.stringMatching(/^scrypt\$/) });
+      expect(rows[0]).toMatchObject({ organizationId, name: 'ops', secretHash: expect.stringMatching(/^sha256\$/) });
       expect(key.stdout.trim().startsWith(`${rows[0]?.prefix}_`)).toBe(true);
       expect(JSON.stringify(rows)).not.toContain(key.stdout.trim());
     } finally {

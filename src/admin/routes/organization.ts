@@ -7,6 +7,7 @@ import {
   auditQuery,
   issuedApiKeySchema,
 } from '../activity-schemas.js';
+import { MAX_LIVE_API_KEYS } from '../api-keys.js';
 import { keysetQuery, pageOf } from '../pagination.js';
 import { type AdminRoute, defineRoute } from '../route.js';
 import { phoneLineCreateSchema, phoneLineSchema, phoneLineUpdateSchema } from '../schemas.js';
@@ -83,7 +84,9 @@ export const organizationRoutes: AdminRoute[] = [
     path: API_KEYS,
     tag: 'API keys',
     summary: 'Create an API key',
-    description: 'The response carries the whole key, once. Only a hash is stored.',
+    description:
+      'The response carries the whole key, once. Only a hash is stored. ' +
+      `An organization holds at most ${MAX_LIVE_API_KEYS} unrevoked keys: beyond that, 409 until one is revoked.`,
     body: apiKeyCreateSchema,
     success: { status: 201, description: 'The new key, shown once', schema: issuedApiKeySchema },
     handler: async ({ scope, body }) => ({ status: 201, body: await scope.apiKeys.create(body) }),

@@ -1,7 +1,8 @@
 /** The organization's API keys and its audit log. */
 import type { Prisma } from '../../db/index.js';
+import { ConflictError } from '../../errors.js';
 import type { ApiKeyOut, AuditEventOut, AuditQuery, IssuedApiKeyOut } from '../activity-schemas.js';
-import { createApiKey } from '../api-keys.js';
+import { createApiKey, MAX_LIVE_API_KEYS } from '../api-keys.js';
 import { type Keyset, keysetOrder, keysetPage, keysetWhere, type Page } from '../pagination.js';
 import { guarded, missing } from './guards.js';
 import { recordAudit } from './principal.js';
@@ -45,9 +46,21 @@ export class ApiKeys extends ScopedRepository {
     return { data: page.data.map(keyView), nextCursor: page.nextCursor };
   }
 
-  /** Issues a key; the response is the only place the whole key ever appears. */
+  /**
+   * Issues a key; the response is the only place the whole key ever appears. An organization holds at
+   * most `MAX_LIVE_API_KEYS` unrevoked keys (409 beyond), so a key cannot multiply its own rate limit.
+   */
   async create(input: { name: string }): Promise<IssuedApiKeyOut> {
     return this.prisma.$transaction(async (tx) => {
+      // The organization's row is locked so that two requests cannot both take the last slot.
+      await tx.$queryRaw`SELECT id FROM organizations WHERE id = ${this.organizationId}::uuid FOR UPDATE`;
+      const live = await tx.apiKey.count({ where: { organizationId: this.organizationId, revokedAt: null } });
+      if (live >= MAX_LIVE_API_KEYS) {
+        throw new ConflictError(
+          `This organization already has ${MAX_LIVE_API_KEYS} unrevoked API keys, the most it may hold. ` +
+            'Revoke one it no longer uses (DELETE /v1/api-keys/{id}) to make room; revoked keys do not count.',
+        );
+      }
       const issued = await createApiKey(tx, { organizationId: this.organizationId, name: input.name });
       await recordAudit(tx, this.principal, {
         action: 'api_key.create',
