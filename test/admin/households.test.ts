@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEventOut } from '../../src/admin/activity-schemas.js';
 import type { BlockOut } from '../../src/admin/memory-schemas.js';
@@ -232,5 +233,16 @@ describe('audit log', () => {
     const response = await api.post<ErrorBody>('/v1/households', { name: '' });
     expect(response.status).toBe(400);
     expect(await db.prisma.auditEvent.count()).toBe(before);
+  });
+});
+
+describe('request edges', () => {
+  it('accepts a gzip-compressed JSON body', async () => {
+    const created = await api.request<HouseholdView>('POST', '/v1/households', {
+      raw: gzipSync(JSON.stringify({ name: 'Compressed' })),
+      headers: { 'content-encoding': 'gzip' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.name).toBe('Compressed');
   });
 });
