@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEventOut } from '../../src/admin/activity-schemas.js';
@@ -236,7 +237,35 @@ describe('audit log', () => {
   });
 });
 
+/** The status of a request with an empty JSON body and `Content-Length: 0`, as curl sends `-d ''` (fetch drops the header). */
+function emptyJsonBody(method: string, path: string, key: string): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(`${server.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': '0' },
+    });
+    request.on('response', (response) => {
+      response.resume();
+      resolve(response.statusCode);
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
 describe('request edges', () => {
+  it('an empty body means "no fields", with or without Content-Type: application/json', async () => {
+    const { api, key } = await newTenant(db, server.url, 'Terse');
+    const household = (await api.post<HouseholdView>('/v1/households', { name: 'Short-lived' })).body;
+    expect(await emptyJsonBody('DELETE', `/v1/households/${household.id}`, key.key)).toBe(204);
+
+    for (const options of [{ raw: '' }, {}]) {
+      const created = await api.request('POST', '/v1/households', options);
+      expect(created.status).toBe(400);
+      expect(created.body.error.details).toEqual([{ in: 'body', path: 'name', message: expect.any(String) }]);
+    }
+  });
+
   it('accepts a gzip-compressed JSON body', async () => {
     const created = await api.request<HouseholdView>('POST', '/v1/households', {
       raw: gzipSync(JSON.stringify({ name: 'Compressed' })),
