@@ -27,8 +27,8 @@ export const blockLabel = z
   .describe('Block label: lowercase letters, digits and "_", starting with a letter (e.g. routines)');
 
 const blockFields = {
-  value: z.string().max(charLimitMax).describe('The text the agent sees; at most charLimit characters'),
-  description: z.string().max(blockDescriptionMaxLength).describe('Tells the agent what belongs in this block'),
+  value: storedText().max(charLimitMax).describe('The text the agent sees; at most charLimit characters'),
+  description: storedText().max(blockDescriptionMaxLength).describe('Tells the agent what belongs in this block'),
   charLimit: z.number().int().min(charLimitMin).max(charLimitMax).describe('Most characters the value may hold'),
   readOnly: z.boolean().describe('Whether the agent may edit it (operators always may)'),
   private: z.boolean().describe("Shown only to the owning member's verified calls"),
@@ -99,11 +99,11 @@ const tagList = z
   .transform((raw) => raw.split(',').map((part) => part.trim()))
   .pipe(z.array(tag).max(tagsMax))
   .describe('Comma-separated tags; passages carrying any of them');
-const searchText = z.string().trim().min(1).max(1000).describe('What to search for');
+const searchText = storedText().trim().min(1).max(1000).describe('What to search for');
 
 export const passageCreateSchema = z
   .strictObject({
-    text: z.string().trim().min(1).max(passageTextMaxLength).describe('A distilled, self-contained fact'),
+    text: storedText().trim().min(1).max(passageTextMaxLength).describe('A distilled, self-contained fact'),
     tags: z.array(tag).max(tagsMax).optional(),
     memberId: z.uuid().optional().describe("Limit the fact to one member's calls; omit for the whole household"),
   })

@@ -12,20 +12,18 @@ import type { Embedder } from './embeddings/index.js';
 import { MAX_PASSAGE_CHARS, MAX_TAG_CHARS, MAX_TAGS } from './limits.js';
 import { hybridSearch } from './ranking.js';
 import { checkPaging } from './recall.js';
-import { parseOrThrow, stripNullBytes } from './schemas.js';
+import { nulFree, parseOrThrow } from './schemas.js';
 import type { InsertPassageInput, PassageHit, PassageSearchInput, PassageView, SearchPage } from './types.js';
 
 /** Tags are matched case-insensitively: stored trimmed and lower-case, without duplicates. */
 const tagsSchema = z
-  .array(
-    z.string().transform(stripNullBytes).pipe(z.string().trim().toLowerCase().min(1, 'is empty').max(MAX_TAG_CHARS)),
-  )
+  .array(nulFree().trim().toLowerCase().min(1, 'is empty').max(MAX_TAG_CHARS))
   .max(MAX_TAGS)
   .transform((tags) => [...new Set(tags)]);
 
 /** A passage's fields as stored; errors name the field (`text: is empty`, `tags.0: is empty`). */
 const passageSchema = z.object({
-  text: z.string().transform(stripNullBytes).pipe(z.string().trim().min(1, 'is empty').max(MAX_PASSAGE_CHARS)),
+  text: nulFree().trim().min(1, 'is empty').max(MAX_PASSAGE_CHARS),
   tags: tagsSchema,
 });
 

@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js';
 import type { Embedder } from './embeddings/index.js';
 import { DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT } from './limits.js';
 import { hybridSearch } from './ranking.js';
-import { stripNullBytes, stripNullBytesDeep } from './schemas.js';
+import { NUL_REFUSAL, stripNullBytes, stripNullBytesDeep } from './schemas.js';
 import type {
   AppendMessageInput,
   MessageRoleName,
@@ -36,7 +36,8 @@ export function checkPaging(input: SearchRequest) {
   }
   if (!Number.isInteger(page) || page < 1) throw new ValidationError('page must be a whole number from 1.');
   if (input.start && input.end && input.start > input.end) throw new ValidationError('start is after end.');
-  if (stripNullBytes(input.query).trim() === '') throw new ValidationError('The search query is empty.');
+  if (input.query.includes('\u0000')) throw new ValidationError(`The search query ${NUL_REFUSAL}.`);
+  if (input.query.trim() === '') throw new ValidationError('The search query is empty.');
   return { limit, page };
 }
 
