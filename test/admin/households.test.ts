@@ -274,4 +274,25 @@ describe('request edges', () => {
     expect(created.status).toBe(201);
     expect(created.body.name).toBe('Compressed');
   });
+
+  it('reads an id in upper case as the same id, and records it in lower case', async () => {
+    const household = (await api.post<HouseholdView>('/v1/households', { name: 'Upper' })).body;
+    const upper = `/v1/households/${household.id.toUpperCase()}`;
+    const renamed = await api.patch<HouseholdView>(upper, { name: 'Upper, renamed' });
+    expect(renamed.status).toBe(200);
+    const member = await api.post<MemberView>(`${upper}/members`, { name: 'Ada' });
+    expect(member.status).toBe(201);
+    const line = await api.post<PhoneLineView>('/v1/phone-lines', {
+      number: '+15555550160',
+      householdId: household.id.toUpperCase(),
+    });
+    expect(line.body.householdId).toBe(household.id);
+
+    const audit = await api.get<Page<AuditEventOut>>('/v1/audit?limit=3');
+    expect(audit.body.data.map((event) => [event.action, event.resourceId, event.details.householdId])).toEqual([
+      ['phone_line.create', line.body.id, undefined],
+      ['member.create', member.body.id, household.id],
+      ['household.update', household.id, undefined],
+    ]);
+  });
 });
