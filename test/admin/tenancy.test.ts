@@ -153,6 +153,7 @@ describe("another organization's ids", () => {
       `${ours}/passages?memberId=${beta.ids.memberId}`,
       `${ours}/passages/search?q=penicillin&memberId=${beta.ids.memberId}`,
       `${ours}/recall?q=penicillin&memberId=${beta.ids.memberId}`,
+      `${ours}/calls?memberId=${beta.ids.memberId}`,
     ]) {
       expect((await alpha.api.get(path)).status, path).toBe(404);
     }
