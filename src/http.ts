@@ -4,6 +4,7 @@
  * Handlers throw; nothing else writes an error response.
  */
 import { randomUUID } from 'node:crypto';
+import zlib from 'node:zlib';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import { ZodError } from 'zod';
@@ -79,22 +80,40 @@ export const unknownRoute: RequestHandler = function unknownRoute(req) {
 interface BodyParserError extends Error {
   type?: string;
   status?: number;
+  /** Set by http-errors: the message is meant for the client (every 4xx). */
+  expose?: boolean;
   limit?: number;
+  encoding?: string;
 }
 
-/** Maps body-parser's failures onto our error family. */
-function fromBodyParser(error: BodyParserError): HearthError | undefined {
+// What body-parser (behind express.json) decompresses; zstd only where Node's zlib has it.
+const BODY_ENCODINGS = ['identity', 'gzip', 'deflate', 'br', ...('createZstdDecompress' in zlib ? ['zstd'] : [])];
+
+/**
+ * Maps body-parser's failures onto our error family. A failure it has no type for (a body that
+ * is not the gzip its Content-Encoding says) still carries the parser's own 4xx status.
+ */
+function fromBodyParser(error: BodyParserError, contentEncoding: string | undefined): HearthError | undefined {
   switch (error.type) {
     case 'entity.parse.failed':
       return new ValidationError(`The body is not valid JSON: ${error.message}`);
     case 'entity.too.large':
       return new PayloadTooLargeError(`The body is larger than the limit of ${error.limit} bytes.`);
     case 'encoding.unsupported':
+      return new UnsupportedMediaTypeError(
+        `Content-Encoding ${JSON.stringify(error.encoding ?? contentEncoding ?? '')} is not supported; ` +
+          `send the body with one of: ${BODY_ENCODINGS.join(', ')}.`,
+      );
     case 'charset.unsupported':
       return new UnsupportedMediaTypeError(error.message);
-    default:
-      return undefined;
   }
+  if (!error.expose || error.status === undefined || error.status < 400 || error.status >= 500) return undefined;
+  if (error.status === 413) return new PayloadTooLargeError(error.message);
+  if (error.status === 415) return new UnsupportedMediaTypeError(error.message);
+  const encoded = contentEncoding && contentEncoding !== 'identity' ? ` as ${contentEncoding}` : '';
+  return new ValidationError(
+    `The body could not be read${encoded} (${error.message}): send it as its Content-Encoding says, or uncompressed.`,
+  );
 }
 
 /** Field-level details for a zod failure: `[{ path: 'phone', message: '…' }]`, with `in` ('body', 'query', …) when known. */
@@ -112,7 +131,7 @@ export const errorHandler: ErrorRequestHandler = function errorHandler(error: un
   if (error instanceof HearthError) known = error;
   else if (error instanceof ZodError)
     known = new ValidationError('The request is invalid.', { details: zodDetails(error) });
-  else if (error instanceof Error) known = fromBodyParser(error as BodyParserError);
+  else if (error instanceof Error) known = fromBodyParser(error as BodyParserError, req.headers['content-encoding']);
 
   if (!known || known.httpStatus >= 500) req.log.error({ err: error }, 'request failed');
   // Too late for an error body: express's own handler ends the half-sent response by closing the socket.

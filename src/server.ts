@@ -45,16 +45,27 @@ export function createServer({ config, logger, db, memory, adminRoutes }: Server
   const app = express();
   app.disable('x-powered-by');
   if (config.HEARTH_TRUST_PROXY !== undefined) app.set('trust proxy', config.HEARTH_TRUST_PROXY);
+
+  // Ahead of the request log: orchestrators poll it every few seconds, and its 503 while starting
+  // is expected, not a failed request. What it answers is logged when the answer changes.
+  let reportedReason: string | undefined;
+  app.get('/readyz', async (_req, res) => {
+    const reason = notReadyReason ?? (await databaseProblem(db));
+    if (reason !== reportedReason) {
+      if (reason === undefined) logger.info('readiness: ready');
+      // Starting or stopping is the server's own doing; a database that stops answering is not.
+      else if (reason === notReadyReason) logger.info({ reason }, 'readiness: not ready');
+      else logger.warn({ reason }, 'readiness: not ready');
+      reportedReason = reason;
+    }
+    if (reason) res.status(503).json({ status: 'unavailable', reason });
+    else res.json({ status: 'ready' });
+  });
+
   app.use(requestLogging(logger));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
-  });
-
-  app.get('/readyz', async (_req, res) => {
-    const reason = notReadyReason ?? (await databaseProblem(db));
-    if (reason) res.status(503).json({ status: 'unavailable', reason });
-    else res.json({ status: 'ready' });
   });
 
   app.use(function requireReady(_req, _res, next) {

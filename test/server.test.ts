@@ -170,6 +170,27 @@ describe('logs carry ids, not content', () => {
   });
 });
 
+describe('readiness while starting', () => {
+  it('logs the 503 at info, once, without a stack trace', async () => {
+    const { logger, lines } = capturedLogger();
+    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', LOG_FORMAT: 'json' });
+    const memory = createMemoryEngine({ prisma: db.prisma, embedder: createEmbedder({}) });
+    const starting = createServer({ config, logger, db, memory });
+    const url = await starting.listen();
+    try {
+      for (let probe = 0; probe < 3; probe++) expect((await fetch(`${url}/readyz`)).status).toBe(503);
+    } finally {
+      await starting.close();
+      await memory.close();
+    }
+    const entries = lines.map((line) => JSON.parse(line) as { level: number; msg: string; reason?: string });
+    expect(entries.filter((entry) => entry.level >= 40)).toEqual([]);
+    expect(lines.join('\n')).not.toContain('stack');
+    const notReady = entries.filter((entry) => entry.reason === 'applying database migrations');
+    expect(notReady).toEqual([expect.objectContaining({ level: 30 })]);
+  });
+});
+
 describe('an error after the response has started', () => {
   it('is handed to express, which closes the half-sent response instead of leaving it open', async () => {
     const app = express();

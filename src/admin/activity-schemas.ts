@@ -5,13 +5,13 @@
 import { z } from 'zod';
 import { messageRoleSchema, revisionSourceSchema } from './memory-schemas.js';
 import { keysetQuery } from './pagination.js';
-import { fromTime, storedText, timestamp, toTime } from './schemas.js';
+import { fromTime, storedText, timestamp, toTime, uuid } from './schemas.js';
 
 export const callStatusSchema = z.enum(['ringing', 'in_progress', 'completed', 'failed']);
 
 export const callListQuery = z.strictObject({
   ...keysetQuery,
-  memberId: z.uuid().optional().describe("Only this member's calls"),
+  memberId: uuid.optional().describe("Only this member's calls"),
   status: callStatusSchema.optional(),
   from: fromTime.optional().describe('Only calls that started at or after this time (ISO 8601)'),
   to: toTime.optional().describe('Only calls that started before this time (ISO 8601)'),

@@ -7,7 +7,7 @@
  * // Mount another /v1 route with the same auth, tenancy, rate limit, validation and OpenAPI entry:
  * const sendMessage = defineRoute({
  *   method: 'post', path: '/v1/households/:householdId/messages', tag: 'Agent', summary: 'Send a text message',
- *   params: z.object({ householdId: z.uuid() }), body: messageSchema,
+ *   params: z.object({ householdId: uuid }), body: messageSchema, // uuid: schemas.ts, read in lower case
  *   success: { status: 200, description: 'The reply', schema: replySchema },
  *   handler: async ({ scope, params, body }) => {
  *     const household = await scope.households.get(params); // 404 for another organization's household

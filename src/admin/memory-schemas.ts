@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { MEMORY_LIMITS } from '../memory/index.js';
 import { keysetQuery, rankedQuery, versionQuery } from './pagination.js';
-import { fromTime, PG_INT_MAX, storedText, timestamp, toTime } from './schemas.js';
+import { fromTime, PG_INT_MAX, storedText, timestamp, toTime, uuid } from './schemas.js';
 
 // The edge checks the memory engine's own limits (MEMORY_LIMITS), so a client gets the field-level
 // 400 the OpenAPI document announces; whether a value fits its block's charLimit is the engine's to say.
@@ -27,8 +27,8 @@ export const blockLabel = z
   .describe('Block label: lowercase letters, digits and "_", starting with a letter (e.g. routines)');
 
 const blockFields = {
-  value: z.string().max(charLimitMax).describe('The text the agent sees; at most charLimit characters'),
-  description: z.string().max(blockDescriptionMaxLength).describe('Tells the agent what belongs in this block'),
+  value: storedText().max(charLimitMax).describe('The text the agent sees; at most charLimit characters'),
+  description: storedText().max(blockDescriptionMaxLength).describe('Tells the agent what belongs in this block'),
   charLimit: z.number().int().min(charLimitMin).max(charLimitMax).describe('Most characters the value may hold'),
   readOnly: z.boolean().describe('Whether the agent may edit it (operators always may)'),
   private: z.boolean().describe("Shown only to the owning member's verified calls"),
@@ -99,13 +99,13 @@ const tagList = z
   .transform((raw) => raw.split(',').map((part) => part.trim()))
   .pipe(z.array(tag).max(tagsMax))
   .describe('Comma-separated tags; passages carrying any of them');
-const searchText = z.string().trim().min(1).max(1000).describe('What to search for');
+const searchText = storedText().trim().min(1).max(1000).describe('What to search for');
 
 export const passageCreateSchema = z
   .strictObject({
-    text: z.string().trim().min(1).max(passageTextMaxLength).describe('A distilled, self-contained fact'),
+    text: storedText().trim().min(1).max(passageTextMaxLength).describe('A distilled, self-contained fact'),
     tags: z.array(tag).max(tagsMax).optional(),
-    memberId: z.uuid().optional().describe("Limit the fact to one member's calls; omit for the whole household"),
+    memberId: uuid.optional().describe("Limit the fact to one member's calls; omit for the whole household"),
   })
   .meta({ id: 'PassageCreate' });
 
@@ -128,7 +128,7 @@ export const passageHitSchema = passageSchema
 
 export const passageListQuery = z.strictObject({
   ...keysetQuery,
-  memberId: z.uuid().optional().describe("Only this member's passages"),
+  memberId: uuid.optional().describe("Only this member's passages"),
   tags: tagList.optional(),
   from: fromTime.optional(),
   to: toTime.optional(),
@@ -137,7 +137,7 @@ export const passageListQuery = z.strictObject({
 export const passageSearchQuery = z.strictObject({
   ...rankedQuery,
   q: searchText,
-  memberId: z.uuid().optional().describe("Search this member's passages and the household's"),
+  memberId: uuid.optional().describe("Search this member's passages and the household's"),
   tags: tagList.optional(),
   from: fromTime.optional(),
   to: toTime.optional(),
@@ -148,7 +148,7 @@ export const messageRoleSchema = z.enum(['system', 'user', 'assistant', 'tool'])
 export const recallQuery = z.strictObject({
   ...rankedQuery,
   q: searchText,
-  memberId: z.uuid().optional().describe("Only this member's calls; omit for the whole household"),
+  memberId: uuid.optional().describe("Only this member's calls; omit for the whole household"),
   roles: z
     .string()
     .transform((raw) => raw.split(',').map((part) => part.trim()))

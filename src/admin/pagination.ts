@@ -6,14 +6,14 @@
  */
 import { z } from 'zod';
 import { MEMORY_LIMITS } from '../memory/index.js';
-import { isStorableInstant, PG_INT_MAX } from './schemas.js';
+import { isStorableInstant, PG_INT_MAX, uuid } from './schemas.js';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
 
 const keysetSchema = z.strictObject({
   at: z.iso.datetime().refine((at) => isStorableInstant(new Date(at))),
-  id: z.uuid(),
+  id: uuid,
 });
 const pageNumberSchema = z.strictObject({ page: z.number().int().min(1).max(PG_INT_MAX) });
 const beforeVersionSchema = z.strictObject({ before: z.number().int().min(1).max(PG_INT_MAX) });

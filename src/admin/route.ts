@@ -102,6 +102,17 @@ function parseIfMatch(req: Request, mode: RouteSpec<z.ZodObject, z.ZodObject, z.
   };
 }
 
+/**
+ * The body as sent, undefined when there is none. An empty body means "no fields": the JSON
+ * parser reads zero bytes as `{}`, so `{}` is no body on a route that takes none, and a route
+ * that takes an object reads a missing body as `{}` (its required fields are then named).
+ */
+function sentBody(req: Request): unknown {
+  const body: unknown = req.body;
+  const empty = typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0;
+  return empty ? undefined : body;
+}
+
 function openapiPath(path: string): string {
   return path.replace(/:(\w+)/g, '{$1}');
 }
@@ -168,8 +179,9 @@ export function defineRoute<
       const query = (spec.query ?? NOTHING).safeParse(req.query);
       if (!query.success) issues.push(...zodDetails(query.error, 'query'));
       let body: z.ZodSafeParseResult<unknown> = { success: true, data: undefined };
-      if (spec.body) body = spec.body.safeParse(req.body);
-      else if (req.body !== undefined) issues.push({ in: 'body', path: '', message: 'this route takes no body' });
+      const sent = sentBody(req);
+      if (spec.body) body = spec.body.safeParse(sent ?? {});
+      else if (sent !== undefined) issues.push({ in: 'body', path: '', message: 'this route takes no body' });
       if (!body.success) issues.push(...zodDetails(body.error, 'body'));
       if (issues.length > 0 || !params.success || !query.success || !body.success) {
         const summary = issues.map((issue) => `${issue.path || issue.in || 'request'}: ${issue.message}`).join('; ');

@@ -14,6 +14,13 @@ export const PG_INT_MAX = 2_147_483_647;
 const EARLIEST_INSTANT_MS = Date.parse('0001-01-01T00:00:00Z');
 const LATEST_INSTANT_MS = Date.parse('9999-12-31T23:59:59.999Z');
 
+/**
+ * An id (UUID) as a client sends it, read in lower case. Postgres matches a uuid in any case, but
+ * what is compared or recorded as text (a conversation's member, audit entries) must be one
+ * spelling of it: every id a request carries, in its path, query or body, goes through this.
+ */
+export const uuid = z.uuid().toLowerCase();
+
 /** Text for a Postgres text column, which cannot hold the NUL character (\u0000). */
 export function storedText() {
   return z.string().refine((value) => !value.includes('\u0000'), 'must not contain the NUL character (\\u0000)');
@@ -172,14 +179,14 @@ const lineLabel = storedText().trim().min(1).max(100);
 export const phoneLineCreateSchema = z
   .strictObject({
     number: e164,
-    householdId: z.uuid().optional().describe('Household this number routes to; omit to let callers choose'),
+    householdId: uuid.optional().describe('Household this number routes to; omit to let callers choose'),
     label: lineLabel.optional(),
   })
   .meta({ id: 'PhoneLineCreate' });
 
 export const phoneLineUpdateSchema = someField(
   z.strictObject({
-    householdId: z.uuid().nullable().optional().describe('null: callers choose the household'),
+    householdId: uuid.nullable().optional().describe('null: callers choose the household'),
     label: lineLabel.nullable().optional(),
   }),
 ).meta({ id: 'PhoneLineUpdate' });

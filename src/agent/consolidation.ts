@@ -268,8 +268,8 @@ async function alreadyApplied(
   }
   const args = archivalArgs.safeParse(parsed);
   if (!args.success) return false;
-  // Compare what the archive stored: it strips null bytes and surrounding white space.
-  const text = args.data.content.replaceAll('\u0000', '').trim();
+  // Compare what the archive stored: it trims surrounding white space (and refuses NUL, so none is stored).
+  const text = args.data.content.trim();
   return (await prisma.passage.count({ where: { sourceCallId: callId, text } })) > 0;
 }
 

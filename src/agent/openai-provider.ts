@@ -2,7 +2,9 @@
  * `ModelProvider` over the official `openai` SDK's chat completions, for OpenAI or any
  * OpenAI-compatible server. Timeouts and retries are the SDK's own (`timeout`, `maxRetries`:
  * exponential backoff from 0.5 s with jitter on 408/409/429/5xx, timeouts and connection errors,
- * honouring `retry-after`); every failure left after them becomes an `UnavailableError`.
+ * honouring `retry-after`); every failure left after them becomes an `UnavailableError`. A reply
+ * is checked against the wire format before it is read: anything else (an HTML page, broken
+ * JSON, `message: null`) is an `UpstreamError`.
  */
 import OpenAI, {
   APIConnectionError,
@@ -20,6 +22,7 @@ import type {
   ChatCompletionCreateParamsNonStreaming,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
+import { z } from 'zod';
 import type { Config } from '../config/index.js';
 import { UnavailableError, UpstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -130,17 +133,28 @@ class OpenAIChatProvider implements ModelProvider {
     const attempts = this.#maxRetries + 1;
     const deadline = new Deadline((attempts + 1) * this.#timeoutMs + this.#maxRetries * RETRY_BACKOFF_ALLOWANCE_MS);
     const signal = request.signal ? AbortSignal.any([request.signal, deadline.signal]) : deadline.signal;
+    let reply: unknown;
     try {
-      const completion = request.onTextDelta
+      reply = request.onTextDelta
         ? await this.#stream(client, params, request.onTextDelta, signal, () => deadline.reset(this.#timeoutMs))
         : await client.chat.completions.create(params, { signal });
-      return fromWire(completion);
     } catch (error) {
       if (deadline.signal.aborted && !request.signal?.aborted) throw this.#timedOut(error, model);
       throw this.#unavailable(error, model);
     } finally {
       deadline.clear();
     }
+    // Typed as a ChatCompletion, but only because the SDK casts whatever the server sent.
+    const completion = wireCompletionSchema.safeParse(reply);
+    if (!completion.success) throw this.#badReply(describeIssues(completion.error), model, completion.error);
+    return fromWire(completion.data, model);
+  }
+
+  #badReply(what: string, model: string, cause: unknown): UpstreamError {
+    return new UpstreamError(`The model provider at ${this.#baseUrl} sent a reply Hearth could not read: ${what}`, {
+      cause,
+      details: { reason: 'bad_reply', model },
+    });
   }
 
   async #stream(
@@ -220,9 +234,9 @@ class OpenAIChatProvider implements ModelProvider {
     if (error instanceof APIError) {
       return refuse('rejected_request', `${capitalize(at)} rejected the request: ${error.message}`, error.status);
     }
-    if (error instanceof OpenAIError) {
-      return refuse('bad_reply', `${capitalize(at)} sent a reply Hearth could not read: ${error.message}`);
-    }
+    if (error instanceof OpenAIError) return this.#badReply(error.message, model, error);
+    // The SDK reads a JSON content type with response.json(): a body that is not JSON ends up here.
+    if (error instanceof SyntaxError) return this.#badReply(`not JSON (${error.message})`, model, error);
     // Not the SDK's: e.g. the caller's onTextDelta threw. Theirs to handle.
     return error;
   }
@@ -286,19 +300,57 @@ function toWireTool(tool: ModelTool) {
   };
 }
 
-function fromWire(completion: ChatCompletion): Completion {
-  const choice = completion.choices[0];
-  if (!choice) throw new OpenAIError('the completion has no choices');
-  const { message } = choice;
+const FINISH_REASONS = ['stop', 'length', 'tool_calls', 'content_filter', 'function_call'] as const;
+
+/**
+ * The parts of a chat completion Hearth reads, as the server must send them. Only what nothing
+ * depends on is read leniently: compatible servers name their own finish reasons, and some
+ * leave out the usage or the model.
+ */
+const wireChoiceSchema = z.object({
+  message: z.object({
+    content: z.string().nullish(),
+    refusal: z.string().nullish(),
+    // Hearth offers function tools only, so any other kind of call is a reply it cannot act on.
+    tool_calls: z
+      .array(
+        z.object({
+          id: z.string(),
+          type: z.literal('function'),
+          function: z.object({ name: z.string(), arguments: z.string() }),
+        }),
+      )
+      .nullish(),
+  }),
+  finish_reason: z.enum(FINISH_REASONS).catch('stop'),
+});
+
+const wireCompletionSchema = z.object({
+  model: z.string().optional().catch(undefined),
+  // Only the first choice is read (Hearth asks for one).
+  choices: z.tuple([wireChoiceSchema], z.unknown()),
+  usage: z.object({ prompt_tokens: z.number(), completion_tokens: z.number() }).nullish().catch(undefined),
+});
+
+/** `choices.0.message: expected object, received null`, or the whole body's problem. */
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'the body'}: ${issue.message}`)
+    .join('; ');
+}
+
+function fromWire(completion: z.output<typeof wireCompletionSchema>, requestedModel: string): Completion {
+  const { message, finish_reason: finishReason } = completion.choices[0];
+  const { usage } = completion;
   return {
     text: message.content ?? message.refusal ?? '',
-    toolCalls: (message.tool_calls ?? []).flatMap((call) =>
-      call.type === 'function' ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments }] : [],
-    ),
-    finishReason: choice.finish_reason,
-    usage: completion.usage
-      ? { inputTokens: completion.usage.prompt_tokens, outputTokens: completion.usage.completion_tokens }
-      : undefined,
-    model: completion.model,
+    toolCalls: (message.tool_calls ?? []).map((call) => ({
+      id: call.id,
+      name: call.function.name,
+      arguments: call.function.arguments,
+    })),
+    finishReason,
+    usage: usage ? { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens } : undefined,
+    model: completion.model ?? requestedModel,
   };
 }

@@ -10,22 +10,21 @@ import { Prisma, type PrismaClient } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import type { Embedder } from './embeddings/index.js';
 import { MAX_PASSAGE_CHARS, MAX_TAG_CHARS, MAX_TAGS } from './limits.js';
+import { writeUnder } from './owners.js';
 import { hybridSearch } from './ranking.js';
 import { checkPaging } from './recall.js';
-import { parseOrThrow, stripNullBytes } from './schemas.js';
+import { nulFree, parseOrThrow } from './schemas.js';
 import type { InsertPassageInput, PassageHit, PassageSearchInput, PassageView, SearchPage } from './types.js';
 
 /** Tags are matched case-insensitively: stored trimmed and lower-case, without duplicates. */
 const tagsSchema = z
-  .array(
-    z.string().transform(stripNullBytes).pipe(z.string().trim().toLowerCase().min(1, 'is empty').max(MAX_TAG_CHARS)),
-  )
+  .array(nulFree().trim().toLowerCase().min(1, 'is empty').max(MAX_TAG_CHARS))
   .max(MAX_TAGS)
   .transform((tags) => [...new Set(tags)]);
 
 /** A passage's fields as stored; errors name the field (`text: is empty`, `tags.0: is empty`). */
 const passageSchema = z.object({
-  text: z.string().transform(stripNullBytes).pipe(z.string().trim().min(1, 'is empty').max(MAX_PASSAGE_CHARS)),
+  text: nulFree().trim().min(1, 'is empty').max(MAX_PASSAGE_CHARS),
   tags: tagsSchema,
 });
 
@@ -63,28 +62,32 @@ export class ArchivalStore {
 
   /**
    * Stores a passage with its embedding. If the embedding service fails the fact is kept
-   * anyway, without a vector (full-text search still finds it), rather than lost.
+   * anyway, without a vector (full-text search still finds it), rather than lost. A household,
+   * member or call deleted meanwhile (the embedding takes a while) is a `NotFoundError`.
    */
   async insert(input: InsertPassageInput): Promise<PassageView> {
     const { text, tags } = parseOrThrow(passageSchema, { text: input.text, tags: input.tags ?? [] });
     const embedding = await this.#embed(text);
     const id = randomUUID();
-    const [row] = await this.#prisma.$transaction([
-      this.#prisma.passage.create({
-        data: {
-          id,
-          organizationId: input.organizationId,
-          householdId: input.householdId,
-          memberId: input.memberId ?? null,
-          text,
-          tags,
-          embeddingModel: this.#embedder.model,
-          sourceCallId: input.sourceCallId ?? null,
-          createdAt: this.#now(),
-        },
-      }),
-      this.#prisma.$executeRaw`UPDATE passages SET embedding = ${embedding}::vector WHERE id = ${id}::uuid`,
-    ]);
+    const owners = { householdId: input.householdId, memberId: input.memberId, callId: input.sourceCallId };
+    const [row] = await writeUnder(this.#prisma, owners, () =>
+      this.#prisma.$transaction([
+        this.#prisma.passage.create({
+          data: {
+            id,
+            organizationId: input.organizationId,
+            householdId: input.householdId,
+            memberId: input.memberId ?? null,
+            text,
+            tags,
+            embeddingModel: this.#embedder.model,
+            sourceCallId: input.sourceCallId ?? null,
+            createdAt: this.#now(),
+          },
+        }),
+        this.#prisma.$executeRaw`UPDATE passages SET embedding = ${embedding}::vector WHERE id = ${id}::uuid`,
+      ]),
+    );
     return toPassageView(row);
   }
 

@@ -10,8 +10,9 @@ import { ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Embedder } from './embeddings/index.js';
 import { DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT } from './limits.js';
+import { writeUnder } from './owners.js';
 import { hybridSearch } from './ranking.js';
-import { stripNullBytes, stripNullBytesDeep } from './schemas.js';
+import { NUL_REFUSAL, stripNullBytes, stripNullBytesDeep } from './schemas.js';
 import type {
   AppendMessageInput,
   MessageRoleName,
@@ -36,7 +37,8 @@ export function checkPaging(input: SearchRequest) {
   }
   if (!Number.isInteger(page) || page < 1) throw new ValidationError('page must be a whole number from 1.');
   if (input.start && input.end && input.start > input.end) throw new ValidationError('start is after end.');
-  if (stripNullBytes(input.query).trim() === '') throw new ValidationError('The search query is empty.');
+  if (input.query.includes('\u0000')) throw new ValidationError(`The search query ${NUL_REFUSAL}.`);
+  if (input.query.trim() === '') throw new ValidationError('The search query is empty.');
   return { limit, page };
 }
 
@@ -56,29 +58,35 @@ export class RecallStore {
     this.#logger = options.logger;
   }
 
-  /** Stores one message and returns; a user or assistant turn's embedding follows in the background. */
+  /**
+   * Stores one message and returns; a user or assistant turn's embedding follows in the background.
+   * A household, member or call deleted meanwhile is a `NotFoundError`.
+   */
   async append(input: AppendMessageInput): Promise<{ id: string; createdAt: Date }> {
     const { scope } = input;
     const toolArgs = input.toolArgs == null ? undefined : z.json().safeParse(input.toolArgs);
     if (toolArgs && !toolArgs.success) throw new ValidationError('toolArgs must be JSON-serializable.');
     const content = stripNullBytes(input.content);
     const textOrNull = (text: string | undefined) => (text === undefined ? null : stripNullBytes(text));
-    const message = await this.#prisma.message.create({
-      data: {
-        organizationId: scope.organizationId,
-        householdId: scope.householdId,
-        memberId: scope.memberId,
-        callId: scope.callId,
-        role: input.role,
-        content,
-        toolName: textOrNull(input.toolName),
-        toolCallId: textOrNull(input.toolCallId),
-        // Validated as JSON just above; null was mapped to "absent". jsonb rejects \u0000 as text does.
-        ...(toolArgs ? { toolArgs: stripNullBytesDeep(toolArgs.data) as Prisma.InputJsonValue } : {}),
-        createdAt: this.#now(),
-      },
-      select: { id: true, createdAt: true },
-    });
+    const owners = { householdId: scope.householdId, memberId: scope.memberId, callId: scope.callId };
+    const message = await writeUnder(this.#prisma, owners, () =>
+      this.#prisma.message.create({
+        data: {
+          organizationId: scope.organizationId,
+          householdId: scope.householdId,
+          memberId: scope.memberId,
+          callId: scope.callId,
+          role: input.role,
+          content,
+          toolName: textOrNull(input.toolName),
+          toolCallId: textOrNull(input.toolCallId),
+          // Validated as JSON just above; null was mapped to "absent". jsonb rejects \u0000 as text does.
+          ...(toolArgs ? { toolArgs: stripNullBytesDeep(toolArgs.data) as Prisma.InputJsonValue } : {}),
+          createdAt: this.#now(),
+        },
+        select: { id: true, createdAt: true },
+      }),
+    );
     if (EMBEDDED_ROLES.has(input.role) && content.trim() !== '') this.#track(this.#embed(message.id, content));
     return message;
   }

@@ -1,6 +1,6 @@
 /**
  * The block model (after Letta's `schemas/block.py`): one zod schema, with the create and
- * update shapes derived from it, and the null-byte rule applied before Postgres sees text.
+ * update shapes derived from it, and the null-byte rules applied before Postgres sees text.
  */
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
@@ -11,7 +11,22 @@ import {
   MIN_BLOCK_CHAR_LIMIT,
 } from './limits.js';
 
-/** Postgres rejects NUL in text; models and transcripts occasionally produce it. */
+/** Why text with a NUL is refused, for operators and the model alike. */
+export const NUL_REFUSAL = 'must not contain the NUL character (\\u0000); remove it and send the text again';
+
+/**
+ * Text that is stored as sent. Postgres rejects NUL (\u0000) in text; a value with one is
+ * refused rather than stripped, so nobody reads back other text than they wrote.
+ */
+export function nulFree() {
+  return z.string().refine((text) => !text.includes('\u0000'), NUL_REFUSAL);
+}
+
+/**
+ * Postgres rejects NUL in text; models and transcripts occasionally produce it. Only for what is
+ * recorded (a transcript must not lose its turn over one character), never for what is written
+ * to memory: that is refused (`nulFree`).
+ */
 export function stripNullBytes(text: string): string {
   return text.replaceAll('\u0000', '');
 }
@@ -26,10 +41,7 @@ export function stripNullBytesDeep(value: z.core.util.JSONType): z.core.util.JSO
   );
 }
 
-const text = (max?: number) => {
-  const base = z.string().transform(stripNullBytes);
-  return max === undefined ? base : base.pipe(z.string().max(max));
-};
+const text = (max?: number) => (max === undefined ? nulFree() : nulFree().max(max));
 
 /** A block's fields as operators and the engine set them. */
 export const blockSchema = z.object({

@@ -1,4 +1,5 @@
 /** Every class of bad input gets its 4xx in the error shape, and the database is left exactly as it was. */
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HouseholdView, MemberView } from '../../src/admin/schemas.js';
 import type { Database } from '../../src/db/index.js';
@@ -35,6 +36,8 @@ interface Case {
   options?: RequestOptions;
   status: number;
   code: string;
+  /** What the message must say, when it matters. */
+  message?: unknown;
   /** The field-level detail expected, when there is one. */
   detail?: { in: string; path: string; message?: unknown };
 }
@@ -104,6 +107,35 @@ const cases: Case[] = [
     options: { raw: 'name=X', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
     status: 415,
     code: 'unsupported_media_type',
+  },
+  {
+    name: 'a body whose Content-Encoding says gzip but is not',
+    method: 'POST',
+    path: () => '/v1/households',
+    options: { raw: JSON.stringify({ name: 'X' }), headers: { 'content-encoding': 'gzip' } },
+    status: 400,
+    code: 'invalid_request',
+    message: expect.stringContaining('gzip'),
+  },
+  {
+    name: 'a gzip body cut short',
+    method: 'POST',
+    path: () => '/v1/households',
+    options: {
+      raw: gzipSync(JSON.stringify({ name: 'X' })).subarray(0, 12),
+      headers: { 'content-encoding': 'gzip' },
+    },
+    status: 400,
+    code: 'invalid_request',
+  },
+  {
+    name: 'a Content-Encoding the server does not decode',
+    method: 'POST',
+    path: () => '/v1/households',
+    options: { raw: JSON.stringify({ name: 'X' }), headers: { 'content-encoding': 'compress' } },
+    status: 415,
+    code: 'unsupported_media_type',
+    message: expect.stringMatching(/"compress".*gzip, deflate, br/),
   },
   {
     name: 'a phone number that is not E.164',
@@ -324,6 +356,49 @@ const unstorable: Case[] = [
     detail: { in: 'body', path: 'tags.0' },
   },
   {
+    name: 'a NUL character in a block value',
+    method: 'PATCH',
+    path: () => `${household}/blocks/household`,
+    options: { json: { value: `x${NUL}y` }, headers: { 'if-match': '1' } },
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'body', path: 'value', message: expect.stringContaining('NUL') },
+  },
+  {
+    name: 'a NUL character in a new block',
+    method: 'POST',
+    path: () => `${household}/blocks`,
+    options: { json: { label: 'routines', value: 'Walk.', description: `Daily${NUL}` } },
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'body', path: 'description', message: expect.stringContaining('NUL') },
+  },
+  {
+    name: 'a NUL character in a passage text',
+    method: 'POST',
+    path: () => `${household}/passages`,
+    options: { json: { text: `x${NUL}y` } },
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'body', path: 'text', message: expect.stringContaining('NUL') },
+  },
+  {
+    name: 'a NUL character in a passage search',
+    method: 'GET',
+    path: () => `${household}/passages/search?q=tea%00`,
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'query', path: 'q', message: expect.stringContaining('NUL') },
+  },
+  {
+    name: 'a NUL character in a recall search',
+    method: 'GET',
+    path: () => `${household}/recall?q=tea%00`,
+    status: 400,
+    code: 'invalid_request',
+    detail: { in: 'query', path: 'q', message: expect.stringContaining('NUL') },
+  },
+  {
     name: 'a NUL character in a tag filter',
     method: 'GET',
     path: () => `${household}/passages?tags=health%00`,
@@ -393,12 +468,12 @@ const beyondEngine: Case[] = [
 describe('bad input', () => {
   it.each([...cases, ...unstorable, ...beyondEngine])(
     '$name: $status, database unchanged',
-    async ({ method, path, options, status, code, detail }) => {
+    async ({ method, path, options, status, code, message, detail }) => {
       const before = await snapshot(db);
       const response = await api.request(method, path(), options);
       expect(response.status).toBe(status);
       expect(response.headers.get('content-type')).toContain('application/json');
-      expect(response.body.error).toMatchObject({ code, message: expect.any(String) });
+      expect(response.body.error).toMatchObject({ code, message: message ?? expect.any(String) });
       if (detail) expect(response.body.error.details).toContainEqual(expect.objectContaining(detail));
       expect(await snapshot(db)).toEqual(before);
     },

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BlockOut, PassageOut } from '../../src/admin/memory-schemas.js';
 import type { HouseholdView, MemberView, PhoneLineView } from '../../src/admin/schemas.js';
 import type { Database } from '../../src/db/index.js';
+import type { Embedder } from '../../src/memory/index.js';
+import { hashEmbedder } from '../memory/helpers.js';
 import { createTestDatabase } from '../support/database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { type Api, applicationTables, countWhere, newTenant, tablesWithColumn } from './support.js';
@@ -136,5 +138,55 @@ describe('erasure', () => {
       householdId: null,
     });
     expect((await api.get(`/v1/households/${household.id}`)).status).toBe(404);
+  });
+});
+
+describe('deletes racing writes', () => {
+  let racing: TestServer;
+  let tenant: Api;
+  /** Runs once, inside the next embedding: after the route checked the household, before the insert. */
+  let meanwhile: (() => Promise<unknown>) | undefined;
+
+  beforeAll(async () => {
+    const hashing = hashEmbedder();
+    const embedder: Embedder = {
+      model: hashing.model,
+      dimensions: hashing.dimensions,
+      async embed(texts) {
+        const step = meanwhile;
+        meanwhile = undefined;
+        await step?.();
+        return hashing.embed(texts);
+      },
+    };
+    racing = await startTestServer(db, {}, { embedder });
+    ({ api: tenant } = await newTenant(db, racing.url, 'Racing'));
+  });
+  afterAll(() => racing.close());
+
+  it('a passage for a household deleted meanwhile is a 404, and nothing of it is left', async () => {
+    const household = (await tenant.post<HouseholdView>('/v1/households', { name: 'Vanishing' })).body;
+    meanwhile = () => tenant.delete(`/v1/households/${household.id}`);
+    const response = await tenant.post(`/v1/households/${household.id}/passages`, { text: 'Tea at four.' });
+    expect(response.status).toBe(404);
+    expect(response.body.error).toEqual({
+      code: 'not_found',
+      message: `No household ${household.id} in this organization.`,
+    });
+    expect(await rowsReferencing(['household_id', 'id'], household.id)).toEqual({});
+  });
+
+  it('a passage for a member deleted meanwhile is a 404 naming the member', async () => {
+    const household = (await tenant.post<HouseholdView>('/v1/households', { name: 'Staying' })).body;
+    const base = `/v1/households/${household.id}`;
+    const member = (await tenant.post<MemberView>(`${base}/members`, { name: 'Leaving' })).body;
+    meanwhile = () => tenant.delete(`${base}/members/${member.id}`);
+    const response = await tenant.post(`${base}/passages`, { text: 'Plays chess.', memberId: member.id });
+    expect(response.status).toBe(404);
+    expect(response.body.error).toEqual({
+      code: 'not_found',
+      message: `No member ${member.id} in household ${household.id}.`,
+    });
+    expect(await rowsReferencing(['member_id', 'id'], member.id)).toEqual({});
   });
 });

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEventOut } from '../../src/admin/activity-schemas.js';
 import type { BlockOut } from '../../src/admin/memory-schemas.js';
@@ -232,5 +234,65 @@ describe('audit log', () => {
     const response = await api.post<ErrorBody>('/v1/households', { name: '' });
     expect(response.status).toBe(400);
     expect(await db.prisma.auditEvent.count()).toBe(before);
+  });
+});
+
+/** The status of a request with an empty JSON body and `Content-Length: 0`, as curl sends `-d ''` (fetch drops the header). */
+function emptyJsonBody(method: string, path: string, key: string): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(`${server.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': '0' },
+    });
+    request.on('response', (response) => {
+      response.resume();
+      resolve(response.statusCode);
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+describe('request edges', () => {
+  it('an empty body means "no fields", with or without Content-Type: application/json', async () => {
+    const { api, key } = await newTenant(db, server.url, 'Terse');
+    const household = (await api.post<HouseholdView>('/v1/households', { name: 'Short-lived' })).body;
+    expect(await emptyJsonBody('DELETE', `/v1/households/${household.id}`, key.key)).toBe(204);
+
+    for (const options of [{ raw: '' }, {}]) {
+      const created = await api.request('POST', '/v1/households', options);
+      expect(created.status).toBe(400);
+      expect(created.body.error.details).toEqual([{ in: 'body', path: 'name', message: expect.any(String) }]);
+    }
+  });
+
+  it('accepts a gzip-compressed JSON body', async () => {
+    const created = await api.request<HouseholdView>('POST', '/v1/households', {
+      raw: gzipSync(JSON.stringify({ name: 'Compressed' })),
+      headers: { 'content-encoding': 'gzip' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.name).toBe('Compressed');
+  });
+
+  it('reads an id in upper case as the same id, and records it in lower case', async () => {
+    const household = (await api.post<HouseholdView>('/v1/households', { name: 'Upper' })).body;
+    const upper = `/v1/households/${household.id.toUpperCase()}`;
+    const renamed = await api.patch<HouseholdView>(upper, { name: 'Upper, renamed' });
+    expect(renamed.status).toBe(200);
+    const member = await api.post<MemberView>(`${upper}/members`, { name: 'Ada' });
+    expect(member.status).toBe(201);
+    const line = await api.post<PhoneLineView>('/v1/phone-lines', {
+      number: '+15555550160',
+      householdId: household.id.toUpperCase(),
+    });
+    expect(line.body.householdId).toBe(household.id);
+
+    const audit = await api.get<Page<AuditEventOut>>('/v1/audit?limit=3');
+    expect(audit.body.data.map((event) => [event.action, event.resourceId, event.details.householdId])).toEqual([
+      ['phone_line.create', line.body.id, undefined],
+      ['member.create', member.body.id, household.id],
+      ['household.update', household.id, undefined],
+    ]);
   });
 });

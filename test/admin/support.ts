@@ -19,8 +19,8 @@ export interface ApiResponse<T> {
 export interface RequestOptions {
   /** Sent as JSON. */
   json?: unknown;
-  /** Sent as is (with the JSON content type unless `headers` says otherwise). */
-  raw?: string;
+  /** Sent as is (with the JSON content type unless `headers` says otherwise); bytes for a compressed body. */
+  raw?: string | Uint8Array;
   headers?: Record<string, string>;
 }
 

@@ -153,6 +153,7 @@ describe("another organization's ids", () => {
       `${ours}/passages?memberId=${beta.ids.memberId}`,
       `${ours}/passages/search?q=penicillin&memberId=${beta.ids.memberId}`,
       `${ours}/recall?q=penicillin&memberId=${beta.ids.memberId}`,
+      `${ours}/calls?memberId=${beta.ids.memberId}`,
     ]) {
       expect((await alpha.api.get(path)).status, path).toBe(404);
     }
@@ -164,6 +165,20 @@ describe("another organization's ids", () => {
       householdId: beta.ids.householdId,
     });
     expect(reroute.status).toBe(404);
+  });
+});
+
+describe('their phone numbers', () => {
+  it('are "already in use", worded as for one of our own', async () => {
+    const [alpha, beta] = tenants;
+    if (!alpha || !beta) throw new Error('tenants missing');
+    const before = await snapshot(db);
+    const theirs = await alpha.api.post('/v1/phone-lines', { number: '+15555550182' });
+    const ours = await alpha.api.post('/v1/phone-lines', { number: '+15555550181' });
+    expect([theirs.status, ours.status]).toEqual([409, 409]);
+    expect(theirs.body.error.message).toBe('Phone number +15555550182 is already in use.');
+    expect(ours.body.error.message).toBe('Phone number +15555550181 is already in use.');
+    expect(await snapshot(db)).toEqual(before);
   });
 });
 

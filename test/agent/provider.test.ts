@@ -10,7 +10,7 @@ import {
 } from '../../src/agent/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { type HearthError, UnavailableError, UpstreamError } from '../../src/errors.js';
-import { type OpenAIStub, startOpenAIStub } from '../support/openai-stub.js';
+import { type OpenAIStub, type RawReply, startOpenAIStub } from '../support/openai-stub.js';
 
 let stub: OpenAIStub;
 
@@ -236,6 +236,55 @@ describe('failures', () => {
     expect(unknown.message).toContain('"gpt-nope"');
     expect(unknown.message).toContain('agentSettings.model');
     expect(stub.chatRequests()).toHaveLength(2);
+  });
+
+  const completionWith = (choices: unknown[]) =>
+    JSON.stringify({ id: 'chatcmpl_1', object: 'chat.completion', created: 0, model: 'gpt-default', choices });
+  const unreadable: Array<[string, RawReply['raw']]> = [
+    ['invalid JSON', { contentType: 'application/json', body: '{"id": "chatcmpl_1", "choices": [' }],
+    ['an HTML page', { contentType: 'text/html', body: '<html><body><h1>Welcome to nginx!</h1></body></html>' }],
+    [
+      'a message of null',
+      {
+        contentType: 'application/json',
+        body: completionWith([{ index: 0, message: null, finish_reason: 'stop' }]),
+      },
+    ],
+    ['no choices', { contentType: 'application/json', body: completionWith([]) }],
+    [
+      'a tool call without a name',
+      {
+        contentType: 'application/json',
+        body: completionWith([
+          {
+            index: 0,
+            message: { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: {} }] },
+            finish_reason: 'tool_calls',
+          },
+        ]),
+      },
+    ],
+  ];
+
+  it.each(unreadable)('a reply that is %s is an UpstreamError (502) that says so, not retried', async (_, raw) => {
+    stub.queueChat({ raw });
+    const error = await failure(
+      provider({ maxRetries: 2 }).complete({ instructions: 'i', messages: question }),
+      UpstreamError,
+    );
+    expect(error.httpStatus).toBe(502);
+    expect(error.message).toContain(`The model provider at ${stub.url} sent a reply Hearth could not read`);
+    expect(error.details).toMatchObject({ reason: 'bad_reply', model: 'gpt-default' });
+    expect(stub.chatRequests()).toHaveLength(1);
+  });
+
+  it('a streamed reply that is an HTML page or broken chunks is an UpstreamError too', async () => {
+    const broken = { contentType: 'text/event-stream', body: 'data: {"id": "c1", "choices": [\n\n' };
+    for (const raw of [unreadable[1]![1], broken]) {
+      stub.queueChat({ raw });
+      const streamed = provider().complete({ instructions: 'i', messages: question, onTextDelta: () => {} });
+      expect((await failure(streamed, UpstreamError)).details).toMatchObject({ reason: 'bad_reply' });
+    }
   });
 
   it('reports a cancelled request as cancelled', async () => {

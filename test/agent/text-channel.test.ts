@@ -150,7 +150,13 @@ describe('POST /v1/households/:householdId/messages', () => {
         ),
       { timeout: 20_000, interval: 100 },
     );
-    expect((await call('POST', `/v1/households/${householdId}/conversations/${conversationId}/end`)).status).toBe(200);
+    // Ending it again, with an empty JSON body ("no fields"), as curl -d '' sends it.
+    const again = await fetch(`${server.url}/v1/households/${householdId}/conversations/${conversationId}/end`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: '',
+    });
+    expect(again.status).toBe(200);
 
     const after = await call('POST', `/v1/households/${householdId}/messages`, {
       memberId: nana,
@@ -184,6 +190,35 @@ describe('POST /v1/households/:householdId/messages', () => {
     const foreign = await call('POST', path, { memberId: nana, text: 'hi' }, otherKey);
     expect(foreign.status).toBe(404);
     expect(stub.chatRequests()).toHaveLength(0);
+  });
+
+  it('answers a reply the model server garbled with 502 upstream_error, and keeps the turn in recall', async () => {
+    const garbled = [
+      { raw: { contentType: 'application/json', body: '{"id": "chatcmpl_1", "choices": [' } },
+      { raw: { contentType: 'text/html', body: '<html><body>Bad gateway</body></html>' } },
+      {
+        raw: {
+          contentType: 'application/json',
+          body: JSON.stringify({
+            id: 'chatcmpl_1',
+            object: 'chat.completion',
+            created: 0,
+            model: 'gpt-test',
+            choices: [{ index: 0, message: null, finish_reason: 'stop' }],
+          }),
+        },
+      },
+    ];
+    for (const [index, step] of garbled.entries()) {
+      stub.queueChat(step);
+      const text = `Garbled reply number ${index}.`;
+      const response = await call('POST', `/v1/households/${householdId}/messages`, { memberId: chidi, text });
+      expect(response).toMatchObject({
+        status: 502,
+        body: { error: { code: 'upstream_error', message: expect.stringContaining('could not read') } },
+      });
+      expect(await db.prisma.message.count({ where: { householdId, role: 'user', content: text } })).toBe(1);
+    }
   });
 
   it('is listed in the OpenAPI document', async () => {

@@ -56,7 +56,7 @@ describe('createBlock', () => {
       householdId: seeded.householdId,
       memberId: null,
       label: 'routines',
-      value: 'Walk at 10.\u0000',
+      value: 'Walk at 10.',
       description: 'Daily routines',
       charLimit: 500,
       source: { ...admin, detail: 'block.create' },
@@ -105,6 +105,30 @@ describe('createBlock', () => {
     await expect(
       memory.createBlock({ ...base, organizationId: other.organizationId, memberId: null, label: 'notes' }),
     ).rejects.toThrow(NotFoundError);
+  });
+});
+
+describe('a NUL character', () => {
+  it('is refused in a new or changed value or description, naming the field; nothing is written', async () => {
+    const base = { organizationId: seeded.organizationId, householdId: seeded.householdId, memberId: null };
+    await expectRejection(
+      memory.createBlock({ ...base, label: 'routines', value: 'Walk at 10.\u0000', source: admin }),
+      ValidationError,
+      'value: must not contain the NUL character (\\u0000); remove it and send the text again',
+    );
+    await expectRejection(
+      memory.updateBlock({
+        ...shared('household'),
+        expectedVersion: 1,
+        changes: { description: 'Shared\u0000 notes' },
+        source: admin,
+      }),
+      ValidationError,
+      'description: must not contain the NUL character (\\u0000); remove it and send the text again',
+    );
+    expect(await memory.listBlocks({ householdId: seeded.householdId, memberId: null })).toHaveLength(2);
+    expect((await memory.getBlock(shared('household'))).version).toBe(1);
+    expect(changes).toEqual([]);
   });
 });
 

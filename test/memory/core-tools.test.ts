@@ -26,6 +26,8 @@ beforeEach(async () => {
 const run = (name: string, args: unknown, scope: SessionScope = nana) =>
   memory.runTool({ name, arguments: typeof args === 'string' ? args : JSON.stringify(args), scope });
 const household = () => memory.getBlock({ householdId: seeded.householdId, memberId: null, label: 'household' });
+/** What a tool is told about a NUL character: Postgres text cannot hold one, and dropping it would store other text. */
+const NUL_REFUSAL = 'must not contain the NUL character (\\u0000); remove it and send the text again';
 
 describe('tool definitions', () => {
   it('are the six memory tools, JSON Schema objects with a description on every argument', () => {
@@ -142,18 +144,21 @@ describe('core_memory_append', () => {
     expect((await run('core_memory_append', { label: 'health', content: 'Takes statins.' })).ok).toBe(true);
   });
 
-  it('strips null bytes before storing', async () => {
-    await run('core_memory_append', { label: 'household', content: 'Mi\u0000so' });
-    expect((await household()).value).toBe('Miso');
-  });
-
-  it('refuses content that is empty once null bytes are stripped, or only whitespace', async () => {
-    for (const content of ['\u0000\u0000', ' \n ']) {
+  it('refuses a NUL character, naming the field, and stores nothing', async () => {
+    for (const content of ['Mi\u0000so', '\u0000\u0000']) {
       expect(await run('core_memory_append', { label: 'household', content })).toEqual({
         ok: false,
-        output: 'content is empty; write the text to add',
+        output: `Invalid arguments for core_memory_append: content: ${NUL_REFUSAL}.`,
       });
     }
+    expect((await household()).version).toBe(1);
+  });
+
+  it('refuses content that is only whitespace', async () => {
+    expect(await run('core_memory_append', { label: 'household', content: ' \n ' })).toEqual({
+      ok: false,
+      output: 'content is empty; write the text to add',
+    });
     expect((await household()).version).toBe(1);
   });
 });
@@ -194,11 +199,14 @@ describe('core_memory_replace', () => {
     expect((await household()).value).toBe('Tea: Earl Grey. Coffee: none. Tea again: yes.');
   });
 
-  it('refuses an old_content of only null bytes (stripped, it would match everywhere) without hanging', async () => {
+  it('refuses a NUL character in old_content or new_content, naming the field', async () => {
     expect(await run('core_memory_replace', { label: 'household', old_content: '\u0000', new_content: 'x' })).toEqual({
       ok: false,
-      output: 'old_content is empty; quote the exact text to replace',
+      output: `Invalid arguments for core_memory_replace: old_content: ${NUL_REFUSAL}.`,
     });
+    expect(
+      await run('core_memory_replace', { label: 'household', old_content: 'Earl Grey', new_content: 'As\u0000sam' }),
+    ).toEqual({ ok: false, output: `Invalid arguments for core_memory_replace: new_content: ${NUL_REFUSAL}.` });
     expect((await household()).value).toBe('Tea: Earl Grey. Coffee: none. Tea again: yes.');
   });
 
@@ -239,6 +247,14 @@ describe('memory_rethink', () => {
     expect((await household()).version).toBe(2);
   });
 
+  it('refuses a NUL character, naming the field', async () => {
+    expect(await run('memory_rethink', { label: 'household', new_memory: 'Tidy\u0000 notes.' })).toEqual({
+      ok: false,
+      output: `Invalid arguments for memory_rethink: new_memory: ${NUL_REFUSAL}.`,
+    });
+    expect((await household()).version).toBe(1);
+  });
+
   it('enforces limits and read-only', async () => {
     expect(await run('memory_rethink', { label: 'persona', new_memory: 'New me.' })).toEqual({
       ok: false,
@@ -251,21 +267,33 @@ describe('memory_rethink', () => {
   });
 });
 
-describe('archival and recall tools with text that is empty once null bytes are stripped', () => {
-  it('refuse an empty fact and an empty query, and store tags without null bytes', async () => {
-    expect(await run('archival_memory_insert', { content: '\u0000 ' })).toEqual({
+describe('archival and recall tools with a NUL character', () => {
+  it('refuse it in a fact, a tag or a query, naming the field, and save nothing', async () => {
+    expect(await run('archival_memory_insert', { content: 'Miso\u0000 is a tabby.' })).toEqual({
+      ok: false,
+      output: `Invalid arguments for archival_memory_insert: content: ${NUL_REFUSAL}.`,
+    });
+    expect(await run('archival_memory_insert', { content: 'Miso is a tabby.', tags: ['c\u0000ats'] })).toEqual({
+      ok: false,
+      output: `Invalid arguments for archival_memory_insert: tags.0: ${NUL_REFUSAL}.`,
+    });
+    for (const name of ['archival_memory_search', 'conversation_search']) {
+      expect(await run(name, { query: 'tabby\u0000' })).toEqual({
+        ok: false,
+        output: `Invalid arguments for ${name}: query: ${NUL_REFUSAL}.`,
+      });
+    }
+    expect(await db.prisma.passage.count({ where: { householdId: seeded.householdId } })).toBe(0);
+  });
+
+  it('still refuse an empty fact and an empty query', async () => {
+    expect(await run('archival_memory_insert', { content: ' \n ' })).toEqual({
       ok: false,
       output: 'content is empty; write the fact to save',
     });
     for (const name of ['archival_memory_search', 'conversation_search']) {
-      expect(await run(name, { query: '\u0000' })).toEqual({ ok: false, output: 'The search query is empty.' });
+      expect(await run(name, { query: '  ' })).toEqual({ ok: false, output: 'The search query is empty.' });
     }
-    const saved = await run('archival_memory_insert', { content: 'Miso is a tabby.', tags: ['c\u0000ats'] });
-    expect(saved).toEqual({ ok: true, output: 'Saved to archival memory with tags cats.' });
-    expect(await run('archival_memory_insert', { content: 'Rex is a dog.', tags: ['\u0000'] })).toEqual({
-      ok: false,
-      output: 'tags.0: is empty',
-    });
   });
 });
 

@@ -4,11 +4,20 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
+import { NotFoundError } from '../../src/errors.js';
 import { BlockWriter } from '../../src/memory/block-writer.js';
 import { BlockStore } from '../../src/memory/blocks.js';
 import { createInProcessEvents, createMemoryEngine, type MemoryEngine } from '../../src/memory/index.js';
 import { createTestDatabase } from '../support/database.js';
-import { hashEmbedder, newCall, type SeededHousehold, scopeOf, seedHousehold, testClock } from './helpers.js';
+import {
+  expectRejection,
+  hashEmbedder,
+  newCall,
+  type SeededHousehold,
+  scopeOf,
+  seedHousehold,
+  testClock,
+} from './helpers.js';
 
 let db: Database;
 let engines: MemoryEngine[];
@@ -234,6 +243,30 @@ describe('edits that cannot land', () => {
       decide: () => ({ value: 'x' }),
     });
     expect(outcome).toEqual({ kind: 'refused', message: 'Block "gone" no longer exists', block: undefined });
+  });
+});
+
+describe('writes to a household or member deleted meanwhile', () => {
+  it('are a NotFoundError, not a foreign-key failure', async () => {
+    const memory = engines[0]!;
+    const scope = scopeOf(seeded, { memberId: seeded.chidi, verified: true });
+    await db.prisma.member.delete({ where: { id: seeded.chidi } });
+    await expectRejection(
+      memory.insertPassage({ ...scope, text: 'Chidi plays chess.' }),
+      NotFoundError,
+      `No member ${seeded.chidi} in household ${seeded.householdId}.`,
+    );
+    await db.prisma.household.delete({ where: { id: seeded.householdId } });
+    await expectRejection(
+      memory.insertPassage({ ...scope, memberId: null, text: 'The cat is called Miso.' }),
+      NotFoundError,
+      `No household ${seeded.householdId}.`,
+    );
+    await expectRejection(
+      memory.appendMessage({ scope: { ...scope, memberId: null }, role: 'user', content: 'Hello?' }),
+      NotFoundError,
+      `No household ${seeded.householdId}.`,
+    );
   });
 });
 

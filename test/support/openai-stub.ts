@@ -28,6 +28,7 @@ import {
   embeddingRequestSchema,
   embeddingsBody,
   errorBody,
+  type RawReply,
   resolveReply,
 } from './openai-wire.js';
 
@@ -37,12 +38,17 @@ export type {
   EmbeddingReply,
   EmbeddingRequest,
   ErrorReply,
+  RawReply,
   StubToolCall,
 } from './openai-wire.js';
 export { deterministicVector } from './openai-wire.js';
 
 /** One scripted chat answer; a function computes it from the request the model was sent. */
-export type ChatStep = ChatReply | ErrorReply | ((request: ChatRequest) => ChatReply | ErrorReply);
+export type ChatStep =
+  | ChatReply
+  | ErrorReply
+  | RawReply
+  | ((request: ChatRequest) => ChatReply | ErrorReply | RawReply);
 /** One scripted embeddings answer (without a script, vectors are derived from each text). */
 export type EmbeddingStep = EmbeddingReply | ErrorReply;
 
@@ -139,6 +145,10 @@ export async function startOpenAIStub(options: OpenAIStubOptions = {}): Promise<
     }
     if (!(await wait(res, step.delayMs))) return;
     if ('error' in step) return sendError(res, step);
+    if ('raw' in step) {
+      res.writeHead(step.raw.status ?? 200, { 'content-type': step.raw.contentType, 'x-request-id': nextId('req') });
+      return res.end(step.raw.body);
+    }
     const reply = resolveReply(step, request, () => nextId('call'));
     const id = nextId('chatcmpl');
     if (!request.stream) return sendJson(res, 200, chatCompletionBody({ id, model: request.model, reply }));

@@ -35,6 +35,15 @@ export interface ErrorReply {
   delayMs?: number;
 }
 
+/**
+ * A response sent byte for byte, whatever was asked (streamed or not): a server that answers
+ * something other than the API, e.g. an HTML error page or broken JSON.
+ */
+export interface RawReply {
+  raw: { status?: number; contentType: string; body: string };
+  delayMs?: number;
+}
+
 /** Explicit vectors for the next embeddings request, one per input. */
 export interface EmbeddingReply {
   vectors: number[][];

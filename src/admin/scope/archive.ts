@@ -109,13 +109,19 @@ export class Archive extends ScopedRepository {
   async createPassage(input: { householdId: string; passage: PassageCreate }): Promise<PassageOut> {
     const { householdId, passage } = input;
     await this.#require(householdId, passage.memberId);
-    const created = await this.memory.insertPassage({
-      organizationId: this.organizationId,
-      householdId,
-      memberId: passage.memberId ?? null,
-      text: passage.text,
-      tags: passage.tags ?? [],
-    });
+    const created = await this.memory
+      .insertPassage({
+        organizationId: this.organizationId,
+        householdId,
+        memberId: passage.memberId ?? null,
+        text: passage.text,
+        tags: passage.tags ?? [],
+      })
+      .catch(async (error: unknown) => {
+        // Deleted while the passage was embedded: checked again, it is the 404 the first check would give.
+        if (error instanceof NotFoundError) await this.#require(householdId, passage.memberId);
+        throw error;
+      });
     await recordAudit(this.prisma, this.principal, {
       action: 'passage.create',
       resourceType: 'passage',

@@ -3,7 +3,7 @@ import type { Prisma } from '../../db/index.js';
 import { NotFoundError } from '../../errors.js';
 import type { CallDetailOut, CallListQuery, CallOut, MessageOut } from '../activity-schemas.js';
 import { keysetOrder, keysetPage, keysetWhere, type Page } from '../pagination.js';
-import { missing, requireHousehold } from './guards.js';
+import { missing, requireHousehold, requireMember } from './guards.js';
 import { ScopedRepository } from './repository.js';
 
 function callView(row: Prisma.CallModel): CallOut {
@@ -41,7 +41,9 @@ export class Calls extends ScopedRepository {
   /** A page of the household's calls, newest first, filtered by member, status and start time. */
   async list(input: { householdId: string } & CallListQuery): Promise<Page<CallOut>> {
     const { householdId, memberId, status, from, to, limit, cursor } = input;
-    await requireHousehold(this.prisma, this.organizationId, householdId);
+    // A member filter names a member like a path does: one not in this household is a 404, not an empty page.
+    if (memberId) await requireMember(this.prisma, this.organizationId, householdId, memberId);
+    else await requireHousehold(this.prisma, this.organizationId, householdId);
     const rows = await this.prisma.call.findMany({
       where: {
         organizationId: this.organizationId,

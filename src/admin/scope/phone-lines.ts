@@ -40,14 +40,17 @@ export class PhoneLines extends ScopedRepository {
     return view(row);
   }
 
-  /** Registers a number; numbers are unique across Hearth, since Twilio routes each to one place. */
+  /**
+   * Registers a number; numbers are unique across Hearth, since Twilio routes each to one place.
+   * A number taken is "in use", whoever has it: whether another organization holds it is theirs.
+   */
   async create(input: { phoneLine: PhoneLineCreate }): Promise<PhoneLineView> {
     const data = phoneLineCreateSchema.parse(input.phoneLine);
     const organizationId = this.organizationId;
     const row = await this.prisma.$transaction(async (tx) => {
       await this.#requireTarget(tx, data.householdId);
       const line = await guarded(() => tx.phoneLine.create({ data: { ...data, organizationId } }), {
-        conflict: `Phone number ${data.number} is already registered as a phone line.`,
+        conflict: `Phone number ${data.number} is already in use.`,
       });
       await recordAudit(tx, this.principal, {
         action: 'phone_line.create',

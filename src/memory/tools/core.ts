@@ -7,7 +7,6 @@
  */
 import type { BlockWriter, EditDecision, EditOutcome } from '../block-writer.js';
 import { type BlockStore, isVisibleTo } from '../blocks.js';
-import { stripNullBytes } from '../schemas.js';
 import type { SeenVersions } from '../seen-versions.js';
 import type { BlockView, RevisionSourceInput, SessionScope, ToolResult } from '../types.js';
 import type { ToolArguments } from './definitions.js';
@@ -51,7 +50,7 @@ export class CoreMemoryTools {
   }
 
   async rethink(args: ToolArguments<'memory_rethink'>, context: Context): Promise<ToolResult> {
-    const newMemory = stripNullBytes(args.new_memory);
+    const newMemory = args.new_memory;
     const { scope } = context;
     // What the model rewrote from: the version this session was shown, read once (before any lost race).
     let baseline: { version: number | undefined } | undefined;
@@ -167,9 +166,9 @@ export class CoreMemoryTools {
   }
 }
 
-/** The text to append, or the refusal for one that is empty once null bytes are gone. */
+/** The text to append, or the refusal for one that is only white space. */
 function contentToAppend(args: ToolArguments<'core_memory_append'>): string | ToolResult {
-  const content = stripNullBytes(args.content);
+  const { content } = args;
   return content.trim() === '' ? { ok: false, output: 'content is empty; write the text to add' } : content;
 }
 
@@ -177,9 +176,9 @@ function contentToAppend(args: ToolArguments<'core_memory_append'>): string | To
 function textsToReplace(
   args: ToolArguments<'core_memory_replace'>,
 ): { oldContent: string; newContent: string } | ToolResult {
-  const oldContent = stripNullBytes(args.old_content);
+  const { old_content: oldContent, new_content: newContent } = args;
   if (oldContent === '') return { ok: false, output: 'old_content is empty; quote the exact text to replace' };
-  return { oldContent, newContent: stripNullBytes(args.new_content) };
+  return { oldContent, newContent };
 }
 
 /** `content` added as a new line, or the limit refusal. */

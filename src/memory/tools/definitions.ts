@@ -6,55 +6,51 @@
  */
 import { z } from 'zod';
 import { MAX_PASSAGE_CHARS, MAX_SEARCH_LIMIT, MAX_TAG_CHARS, MAX_TAGS } from '../limits.js';
-import { describeIssues } from '../schemas.js';
+import { describeIssues, nulFree } from '../schemas.js';
 import type { JSONSchemaObject, ToolDefinition } from '../types.js';
 
-const label = z
-  .string()
+// Every text argument refuses NUL (\u0000) by name, so the model can send the text again without it.
+const label = nulFree()
   .min(1)
   .describe('Label of the memory block to edit, exactly as in <memory_blocks>, e.g. "household" or "caller".');
 const dateBound = (which: 'start' | 'end') =>
-  z
-    .string()
-    .describe(
-      which === 'start'
-        ? 'Only results from this date on, inclusive: "YYYY-MM-DD" (household time) or an ISO date-time.'
-        : 'Only results up to this date, inclusive (the whole day): "YYYY-MM-DD" (household time) or an ISO date-time.',
-    );
+  nulFree().describe(
+    which === 'start'
+      ? 'Only results from this date on, inclusive: "YYYY-MM-DD" (household time) or an ISO date-time.'
+      : 'Only results up to this date, inclusive (the whole day): "YYYY-MM-DD" (household time) or an ISO date-time.',
+  );
 const page = z
   .number()
   .int()
   .min(1)
   .describe('Page of results: 1 is the first; ask for the next when told there are more.');
 const tags = z
-  .array(z.string().min(1).max(MAX_TAG_CHARS))
+  .array(nulFree().min(1).max(MAX_TAG_CHARS))
   .max(MAX_TAGS)
   .describe('Short lowercase topic tags, e.g. ["health", "medication"].');
 
 const coreMemoryAppendArgs = z.object({
   label,
-  content: z.string().min(1).describe('Text to add at the end of the block, on a new line. Keep it short and factual.'),
+  content: nulFree().min(1).describe('Text to add at the end of the block, on a new line. Keep it short and factual.'),
 });
 
 const coreMemoryReplaceArgs = z.object({
   label,
-  old_content: z
-    .string()
+  old_content: nulFree()
     .min(1)
     .describe('Exact text currently in the block, copied character for character; it must occur exactly once.'),
-  new_content: z.string().describe('Text to put in its place; an empty string deletes old_content.'),
+  new_content: nulFree().describe('Text to put in its place; an empty string deletes old_content.'),
 });
 
 const memoryRethinkArgs = z.object({
   label,
-  new_memory: z
-    .string()
-    .describe('The complete new text of the block. It replaces everything in it, so keep what is still true.'),
+  new_memory: nulFree().describe(
+    'The complete new text of the block. It replaces everything in it, so keep what is still true.',
+  ),
 });
 
 const archivalMemoryInsertArgs = z.object({
-  content: z
-    .string()
+  content: nulFree()
     .min(1)
     .max(MAX_PASSAGE_CHARS)
     .describe('One self-contained fact or short paragraph, written so it makes sense on its own later.'),
@@ -66,7 +62,7 @@ const archivalMemoryInsertArgs = z.object({
 });
 
 const archivalMemorySearchArgs = z.object({
-  query: z.string().min(1).describe('What to look for, in words or a question; matched by meaning and by keywords.'),
+  query: nulFree().min(1).describe('What to look for, in words or a question; matched by meaning and by keywords.'),
   tags: tags.optional().describe('Only passages with at least one of these tags.'),
   top_k: z.number().int().min(1).max(MAX_SEARCH_LIMIT).optional().describe('How many results per page (default 10).'),
   start: dateBound('start').optional(),
@@ -75,7 +71,7 @@ const archivalMemorySearchArgs = z.object({
 });
 
 const conversationSearchArgs = z.object({
-  query: z.string().min(1).describe('Words or a question about what was said; matched by meaning and by keywords.'),
+  query: nulFree().min(1).describe('Words or a question about what was said; matched by meaning and by keywords.'),
   roles: z
     .array(z.enum(['user', 'assistant', 'tool', 'system']))
     .min(1)

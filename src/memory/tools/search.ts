@@ -13,7 +13,6 @@ import type { ArchivalStore } from '../archival.js';
 import { formatShortDateTime, parseDateBound, safeTimeZone } from '../dates.js';
 import { DEFAULT_SEARCH_LIMIT } from '../limits.js';
 import type { RecallStore } from '../recall.js';
-import { stripNullBytes } from '../schemas.js';
 import type { SearchPage, SessionScope, ToolResult } from '../types.js';
 import type { ToolArguments } from './definitions.js';
 
@@ -35,8 +34,7 @@ export class SearchTools {
   }
 
   async archivalInsert(args: ToolArguments<'archival_memory_insert'>, scope: SessionScope): Promise<ToolResult> {
-    if (stripNullBytes(args.content).trim() === '')
-      return { ok: false, output: 'content is empty; write the fact to save' };
+    if (args.content.trim() === '') return { ok: false, output: 'content is empty; write the fact to save' };
     if (args.scope === 'caller' && scope.memberId === null) {
       return {
         ok: false,
