@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
 import { applyMigrations, MIGRATIONS_DIR, migrationsDrift, pendingMigrations } from '../../src/db/migrate.js';
 import { MigrationError } from '../../src/errors.js';
-import { openEmptyDatabase, TEST_ENGINES } from '../support/database.js';
+import { openEmptyDatabase, openMigratedDatabase, TEST_ENGINES } from '../support/database.js';
 
 let db: Database | undefined;
 afterEach(async () => {
@@ -37,8 +37,7 @@ describe.each(TEST_ENGINES)('migrations on %s', (engine) => {
   });
 
   it('create the pgvector HNSW indexes and the full-text trigger schema.prisma cannot express', async () => {
-    db = await openEmptyDatabase(engine);
-    await applyMigrations(db);
+    db = await openMigratedDatabase(engine);
     const indexes = await db.prisma.$queryRaw<{ indexname: string; indexdef: string }[]>`
       SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE '%hnsw%' ORDER BY indexname`;
     expect(indexes.map((index) => index.indexname)).toEqual([
@@ -58,8 +57,7 @@ describe.each(TEST_ENGINES)('migrations on %s', (engine) => {
   });
 
   it('roll back a failing migration, name it, and leave the database as it was', async () => {
-    db = await openEmptyDatabase(engine);
-    await applyMigrations(db);
+    db = await openMigratedDatabase(engine);
     const migrationsDir = await migrationsCopy({
       '29990101000000_broken': 'CREATE TABLE "half_done" (id int);\nALTER TABLE "no_such_table" ADD COLUMN x int;',
     });

@@ -7,14 +7,29 @@ import { inject } from 'vitest';
 import { type Database, openDatabase } from '../../src/db/index.js';
 import { createPostgresCopy } from './postgres.js';
 
-let template: Promise<Blob> | undefined;
+const tarballs = new Map<string, Promise<Blob>>();
+
+/** A PGlite database started from a tarball the global setup wrote (read once per test file). */
+async function openPGliteFrom(tarballPath: string): Promise<Database> {
+  let template = tarballs.get(tarballPath);
+  if (!template) {
+    template = readFile(tarballPath).then((bytes) => new Blob([bytes]));
+    tarballs.set(tarballPath, template);
+  }
+  return openDatabase({ kind: 'pglite', template: await template });
+}
 
 export async function createTestDatabase(): Promise<Database> {
+  return openMigratedDatabase(process.env.TEST_DATABASE_URL && inject('postgresTemplate') ? 'postgres' : 'pglite');
+}
+
+/** A fresh migrated database on `engine`. */
+export async function openMigratedDatabase(engine: 'pglite' | 'postgres'): Promise<Database> {
   const postgresTemplate = inject('postgresTemplate');
   const url = process.env.TEST_DATABASE_URL;
-  if (url && postgresTemplate) return openPostgresCopy(url, postgresTemplate);
-  template ??= readFile(inject('pgliteTemplatePath')).then((bytes) => new Blob([bytes]));
-  return openDatabase({ kind: 'pglite', template: await template });
+  if (engine === 'pglite') return openPGliteFrom(inject('pgliteTemplatePath'));
+  if (!url || !postgresTemplate) throw new Error('TEST_DATABASE_URL is not set');
+  return openPostgresCopy(url, postgresTemplate);
 }
 
 /** The engines a test of the data layer itself runs on: PGlite always, Postgres when configured. */
@@ -25,7 +40,7 @@ export const TEST_ENGINES: Array<'pglite' | 'postgres'> = process.env.TEST_DATAB
 /** An empty, unmigrated database on `engine`, for tests of migrations. */
 export async function openEmptyDatabase(engine: 'pglite' | 'postgres'): Promise<Database> {
   const url = process.env.TEST_DATABASE_URL;
-  if (engine === 'pglite') return openDatabase({ kind: 'pglite' });
+  if (engine === 'pglite') return openPGliteFrom(inject('pgliteEmptyPath'));
   if (!url) throw new Error('TEST_DATABASE_URL is not set');
   return openPostgresCopy(url, 'template0');
 }

@@ -4,21 +4,31 @@
  * to date first, since the CLI tests run the compiled `hearth` as users do.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { applyMigrations, openDatabase } from '../../src/db/index.js';
+import { applyMigrations, type Database, openDatabase } from '../../src/db/index.js';
 import { createPostgresTemplate, dropPostgresTemplate } from './postgres.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     pgliteTemplatePath: string;
+    /** An empty, unmigrated PGlite database as a tarball. */
+    pgliteEmptyPath: string;
     /** The same migrated database as a data directory, for tests that run the `hearth` command. */
     pgliteTemplateDir: string;
     postgresTemplate: string | undefined;
   }
+}
+
+/** Writes the embedded database's data directory as a tarball `openDatabase({ template })` can start from. */
+async function dumpTo(db: Database, file: string): Promise<string> {
+  const dump = await db.pglite?.dumpDataDir('none');
+  if (!dump) throw new Error('PGlite did not produce a dump');
+  await writeFile(file, Buffer.from(await dump.arrayBuffer()));
+  return file;
 }
 
 export default async function setup(project: TestProject) {
@@ -27,16 +37,16 @@ export default async function setup(project: TestProject) {
     stdio: 'inherit',
   });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hearth-test-'));
-  const templatePath = path.join(dir, 'template.tar');
   const db = await openDatabase({ kind: 'pglite' });
+  // Before migrating: an empty database, so tests of the migrations skip Postgres's initdb too.
+  project.provide('pgliteEmptyPath', await dumpTo(db, path.join(dir, 'empty.tar')));
   await applyMigrations(db);
-  const dump = await db.pglite?.dumpDataDir('none');
-  if (!dump) throw new Error('PGlite did not produce a dump');
-  await writeFile(templatePath, Buffer.from(await dump.arrayBuffer()));
+  const templatePath = await dumpTo(db, path.join(dir, 'template.tar'));
   await db.close();
   project.provide('pgliteTemplatePath', templatePath);
   const templateDir = path.join(dir, 'data');
-  await (await openDatabase({ kind: 'pglite', dataDir: templateDir, template: dump })).close();
+  const template = new Blob([await readFile(templatePath)]);
+  await (await openDatabase({ kind: 'pglite', dataDir: templateDir, template })).close();
   project.provide('pgliteTemplateDir', templateDir);
 
   const url = process.env.TEST_DATABASE_URL;
