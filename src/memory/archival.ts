@@ -67,6 +67,12 @@ export class ArchivalStore {
    */
   async insert(input: InsertPassageInput): Promise<PassageView> {
     const { text, tags } = parseOrThrow(passageSchema, { text: input.text, tags: input.tags ?? [] });
+    const stored = input.idempotencyKey
+      ? await this.#prisma.passage.findFirst({
+          where: { householdId: input.householdId, idempotencyKey: input.idempotencyKey },
+        })
+      : null;
+    if (stored) return toPassageView(stored);
     const embedding = await this.#embed(text);
     const id = randomUUID();
     const [row] = await this.#prisma.$transaction([
@@ -80,6 +86,7 @@ export class ArchivalStore {
           tags,
           embeddingModel: this.#embedder.model,
           sourceCallId: input.sourceCallId ?? null,
+          idempotencyKey: input.idempotencyKey ?? null,
           createdAt: this.#now(),
         },
       }),

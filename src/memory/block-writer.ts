@@ -27,10 +27,14 @@ const WRITE_TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 10_000 };
 /** What an edit makes of the block as it is now: a new value, or a refusal for the model. */
 export type EditDecision = { value: string } | { refuse: string };
 
-/** How an agent edit ended. `attempts` > 1 means it lost a race and was re-applied. */
+/**
+ * How an agent edit ended. `attempts` > 1 means it lost a race and was re-applied; `replayed`:
+ * its idempotency key was already written, so it was not applied again.
+ */
 export type EditOutcome =
   | { kind: 'written'; block: BlockView; attempts: number }
   | { kind: 'unchanged'; block: BlockView }
+  | { kind: 'replayed'; block: BlockView }
   | { kind: 'refused'; message: string; block: BlockView | undefined };
 
 /** Applies block writes with compare-and-swap, revisions and change events. */
@@ -65,6 +69,7 @@ export class BlockWriter {
         current = await this.#store.find(input.ref);
         if (!current)
           return { kind: 'refused', message: `Block "${input.ref.label}" no longer exists`, block: undefined };
+        if (attempt === 1 && (await this.#applied(current, input.source))) return { kind: 'replayed', block: current };
         const decision = await input.decide(current, attempt);
         if ('refuse' in decision) return { kind: 'refused', message: decision.refuse, block: current };
         if (decision.value === current.value) return { kind: 'unchanged', block: current };
@@ -129,6 +134,19 @@ export class BlockWriter {
     if (outcome.kind !== 'refused') return outcome.block;
     if (!outcome.block) throw blockNotFound(input.ref);
     throw new ConflictError(`${outcome.message}.`);
+  }
+
+  /**
+   * Whether a write with this source's idempotency key is already in the household's history. A
+   * duplicate racing past this check is stopped by the unique index, and its re-run then lands here.
+   */
+  async #applied(block: BlockView, source: RevisionSourceInput): Promise<boolean> {
+    if (!source.idempotencyKey) return false;
+    const revision = await this.#prisma.blockRevision.findFirst({
+      where: { householdId: block.householdId, idempotencyKey: source.idempotencyKey },
+      select: { id: true },
+    });
+    return revision !== null;
   }
 
   /** The compare-and-swap: null when `current.version` is no longer the block's version. */

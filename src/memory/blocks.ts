@@ -305,6 +305,7 @@ export function revisionSourceFields(source: RevisionSourceInput) {
     callId: source.callId ?? null,
     memberId: source.memberId ?? null,
     actor: source.actor ?? null,
+    idempotencyKey: source.idempotencyKey ?? null,
   };
 }
 

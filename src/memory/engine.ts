@@ -67,6 +67,7 @@ export function createMemoryEngine(options: MemoryEngineOptions): MemoryEngine {
 
     appendMessage: (input) => recall.append(input),
     searchRecall: (input) => recall.search(input),
+    transcript: (input) => recall.transcript(input),
     insertPassage: (input) => archival.insert(input),
     searchPassages: (input) => archival.search(input),
 

@@ -73,5 +73,7 @@ export type {
   Summarizer,
   ToolDefinition,
   ToolResult,
+  TranscriptInput,
+  TranscriptMessage,
   UpdateBlockInput,
 } from './types.js';

@@ -28,6 +28,11 @@ export type RevisionSourceInput = {
   memberId?: string | null;
   /** Who acted: the API key id for admin edits. */
   actor?: string | null;
+  /**
+   * Marks a write that may be re-run (a consolidation step after a crash): a write whose key the
+   * household already has is not applied again. Unique per household.
+   */
+  idempotencyKey?: string | null;
 };
 
 /** A JSON Schema object describing a tool's arguments. */
@@ -172,6 +177,28 @@ export type InsertPassageInput = {
   text: string;
   tags?: string[];
   sourceCallId?: string | null;
+  /** As on `RevisionSourceInput`: a passage with this key already stored is returned, not stored again. */
+  idempotencyKey?: string | null;
+};
+
+/** A call's transcript: its messages, or only `roles`, at most `limit` (the latest ones). */
+export type TranscriptInput = {
+  householdId: string;
+  callId: string;
+  roles?: MessageRoleName[];
+  /** Default and most: `MAX_TRANSCRIPT_MESSAGES`. */
+  limit?: number;
+};
+
+/** One message of a call's transcript, as it was recorded. */
+export type TranscriptMessage = {
+  id: string;
+  role: MessageRoleName;
+  content: string;
+  memberId: string | null;
+  toolName: string | null;
+  toolArgs: unknown;
+  createdAt: Date;
 };
 
 /**
@@ -227,8 +254,8 @@ export type RunToolInput = {
   arguments: unknown;
   scope: SessionScope;
   source?: 'agent_tool' | 'consolidation';
-  /** Recorded on the revision a block edit writes, e.g. a consolidation step's idempotency key. */
-  actor?: string;
+  /** See `RevisionSourceInput.idempotencyKey`: a re-run of an edit or insert already applied reports it and writes nothing. */
+  idempotencyKey?: string;
 };
 
 /** The engine: prompt, tools, recall, archival, blocks, change events and context pressure. */
@@ -260,6 +287,8 @@ export interface MemoryEngine {
   appendMessage(input: AppendMessageInput): Promise<{ id: string; createdAt: Date }>;
   /** Hybrid (full-text + vector, RRF k=60) search of recall. */
   searchRecall(input: RecallSearchInput): Promise<SearchPage<RecallHit>>;
+  /** A call's messages in the order they were recorded; past `limit`, the latest ones. */
+  transcript(input: TranscriptInput): Promise<TranscriptMessage[]>;
 
   /** Stores an archival passage with its embedding. */
   insertPassage(input: InsertPassageInput): Promise<PassageView>;
