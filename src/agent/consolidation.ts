@@ -18,6 +18,7 @@ import type { JobQueue, JobType } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
 import type { MemoryEngine, ToolResult, TranscriptMessage } from '../memory/index.js';
 import { callScope } from './call-scope.js';
+import { ConsolidationLease } from './consolidation-lease.js';
 import { type AgentMemory, AgentSession } from './loop.js';
 import { householdModel, type ModelProvider } from './model.js';
 
@@ -56,9 +57,6 @@ export interface ConsolidationDeps {
 
 export type ConsolidationOutcome = 'consolidated' | 'already_consolidated' | 'busy' | 'no_such_call';
 
-/** How long a worker holds a call; renewed at each step, so only a dead worker's lease runs out. */
-const LEASE_MS = 5 * 60_000;
-
 /**
  * Consolidates one call: plans (once), applies what is not applied yet, then marks it done.
  * Returns 'busy' when another worker holds the call: that worker (or, if it died, the retry of
@@ -68,7 +66,7 @@ export async function consolidateCall(deps: ConsolidationDeps, callId: string): 
   const call = await deps.prisma.call.findUnique({ where: { id: callId } });
   if (!call) return 'no_such_call';
   if (call.consolidatedAt) return 'already_consolidated';
-  const lease = new Lease(deps.prisma, call.id);
+  const lease = new ConsolidationLease({ prisma: deps.prisma, callId: call.id, logger: deps.logger });
   if (!(await lease.claim())) return 'busy';
   try {
     // Read again under the lease: a worker that died may have saved a plan since.
@@ -86,42 +84,6 @@ export async function consolidateCall(deps: ConsolidationDeps, callId: string): 
   }
   deps.logger.info({ callId }, 'call consolidated');
   return 'consolidated';
-}
-
-class Lease {
-  readonly #prisma: PrismaClient;
-  readonly #callId: string;
-
-  constructor(prisma: PrismaClient, callId: string) {
-    this.#prisma = prisma;
-    this.#callId = callId;
-  }
-
-  async claim(): Promise<boolean> {
-    const now = new Date();
-    const claimed = await this.#prisma.call.updateMany({
-      where: {
-        id: this.#callId,
-        consolidatedAt: null,
-        OR: [{ consolidationLeaseUntil: null }, { consolidationLeaseUntil: { lt: now } }],
-      },
-      data: { consolidationLeaseUntil: new Date(now.getTime() + LEASE_MS) },
-    });
-    return claimed.count === 1;
-  }
-
-  async renew(): Promise<void> {
-    await this.#prisma.call.update({
-      where: { id: this.#callId },
-      data: { consolidationLeaseUntil: new Date(Date.now() + LEASE_MS) },
-    });
-  }
-
-  async release(): Promise<void> {
-    await this.#prisma.call
-      .update({ where: { id: this.#callId }, data: { consolidationLeaseUntil: null } })
-      .catch(() => {});
-  }
 }
 
 /** The saved plan, or a new one from the model, saved before anything is applied. */
