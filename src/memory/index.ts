@@ -52,6 +52,7 @@ export type {
   ContextMessage,
   ContextPressure,
   CreateBlockInput,
+  DeleteBlockInput,
   HouseholdDefaultsInput,
   InsertPassageInput,
   JSONSchemaObject,
@@ -76,4 +77,5 @@ export type {
   TranscriptInput,
   TranscriptMessage,
   UpdateBlockInput,
+  WithinWrite,
 } from './types.js';

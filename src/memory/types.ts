@@ -212,12 +212,19 @@ export type PassageSearchInput = SearchRequest & {
   tags?: string[];
 };
 
+/**
+ * Runs inside a block write's transaction, once the change is made: what it writes (an operator's
+ * audit row) commits with the change, and if it throws, the change is rolled back.
+ */
+export type WithinWrite = (tx: Prisma.TransactionClient, block: BlockView) => Promise<void>;
+
 /** A new block: its owner, why it is written, and its fields (a label; the rest default). */
 export type CreateBlockInput = z.input<typeof blockCreateSchema> & {
   organizationId: string;
   householdId: string;
   memberId: string | null;
   source: RevisionSourceInput;
+  withinWrite?: WithinWrite;
 };
 
 /** An operator's conditional edit of a block. */
@@ -225,7 +232,11 @@ export type UpdateBlockInput = BlockRef & {
   expectedVersion: number;
   changes: BlockChanges;
   source: RevisionSourceInput;
+  withinWrite?: WithinWrite;
 };
+
+/** A block to delete; `withinWrite` sees it as it was. */
+export type DeleteBlockInput = BlockRef & { withinWrite?: WithinWrite };
 
 /** A page of a block's revisions, newest first; `before` pages by version. */
 export type BlockHistoryInput = BlockRef & { limit?: number; before?: number };
@@ -235,6 +246,7 @@ export type RollbackBlockInput = BlockRef & {
   toVersion: number;
   expectedVersion?: number;
   source: RevisionSourceInput;
+  withinWrite?: WithinWrite;
 };
 
 /** Default blocks of a new household, written inside the caller's transaction. */
@@ -310,7 +322,7 @@ export interface MemoryEngine {
    */
   updateBlock(input: UpdateBlockInput): Promise<BlockView>;
   /** Deletes a block and its history; `ConflictError` for the default blocks (persona, household, caller). */
-  deleteBlock(input: BlockRef): Promise<void>;
+  deleteBlock(input: DeleteBlockInput): Promise<void>;
   /** Revisions, newest first; `before` pages by version. */
   blockHistory(input: BlockHistoryInput): Promise<{ items: RevisionView[]; hasMore: boolean }>;
   /** Restores an earlier version's value as a new version (source 'rollback'). */
