@@ -5,8 +5,8 @@
  * call and its memory scope, and keeps every other turn out until it is done.
  */
 import { callScope, enqueueConsolidation } from '../agent/index.js';
-import type { Call, CallChannel, PrismaClient } from '../db/index.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { type Call, type CallChannel, Prisma, type PrismaClient } from '../db/index.js';
+import { ConflictError, HearthError, NotFoundError } from '../errors.js';
 import type { JobQueue } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
 import type { MemoryEngine, SessionScope } from '../memory/index.js';
@@ -68,21 +68,27 @@ export class CallLifecycle {
     const owner = memberId
       ? await this.#prisma.member.findFirst({ where: { id: memberId, householdId }, select: { organizationId: true } })
       : await this.#prisma.household.findUnique({ where: { id: householdId }, select: { organizationId: true } });
-    if (!owner) {
-      throw new NotFoundError(
-        memberId ? `No member ${memberId} in household ${householdId}.` : `No household ${householdId}.`,
-      );
+    const missing = memberId ? `No member ${memberId} in household ${householdId}.` : `No household ${householdId}.`;
+    if (!owner) throw new NotFoundError(missing);
+    let call: Call;
+    try {
+      call = await this.#prisma.call.create({
+        data: {
+          organizationId: owner.organizationId,
+          householdId,
+          memberId,
+          channel: input.channel,
+          status: 'in_progress',
+          callerVerified: input.callerVerified,
+        },
+      });
+    } catch (error) {
+      // A foreign key missing now: the household (or member) was deleted since the check above.
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2003') {
+        throw new NotFoundError(missing, { cause: error });
+      }
+      throw error;
     }
-    const call = await this.#prisma.call.create({
-      data: {
-        organizationId: owner.organizationId,
-        householdId,
-        memberId,
-        channel: input.channel,
-        status: 'in_progress',
-        callerVerified: input.callerVerified,
-      },
-    });
     await watchIdle(this.#queue, call.id, this.#idleSeconds);
     return call;
   }
@@ -103,13 +109,16 @@ export class CallLifecycle {
 
   /**
    * Runs one turn of the call with `run`, while no other turn of it can run on any instance.
-   * `ConflictError` when a turn is still answering or the call has ended.
+   * `ConflictError` when a turn is still answering or the call has ended; `NotFoundError` when
+   * the call, or its member, was deleted before or during the turn.
    */
   async turn<T>(call: Pick<Call, 'id' | 'channel'>, run: (turn: CallTurn) => Promise<T>): Promise<T> {
     const claimed = await this.#lease.claim(call.id);
     if (!claimed) throw await this.#noTurn(call);
     try {
       return await run({ call: claimed, scope: callScope(claimed), number: claimed.turns });
+    } catch (error) {
+      throw await this.#explain(claimed, error);
     } finally {
       await this.#lease.release(claimed.id);
     }
@@ -142,7 +151,6 @@ export class CallLifecycle {
   async endIfIdle(input: { callId: string }): Promise<'ended' | 'active' | 'gone'> {
     const call = await this.#prisma.call.findUnique({ where: { id: input.callId } });
     if (!call || call.consolidatedAt) return 'gone';
-    // An ended call gets here only if a crash came between ending it and queueing its consolidation.
     if (call.status !== 'completed') {
       const [last] = await this.#memory.transcript({ householdId: call.householdId, callId: call.id, limit: 1 });
       const quietSeconds = (Date.now() - (last?.createdAt ?? call.startedAt).getTime()) / 1000;
@@ -151,8 +159,28 @@ export class CallLifecycle {
         return 'active';
       }
     }
+    // An ended call gets here when a crash came between ending it and queueing its consolidation.
     await this.end(call);
     return 'ended';
+  }
+
+  /**
+   * A turn's failure as its channel should report it. A `HearthError` already says what went
+   * wrong; a storage error usually means the turn's rows went away under it (its household or
+   * member was deleted while it ran, and recall refused to write for them): then it is a 404.
+   */
+  async #explain(call: Call, error: unknown): Promise<unknown> {
+    if (error instanceof HearthError) return error;
+    let current: Pick<Call, 'memberId'> | null;
+    try {
+      current = await this.#prisma.call.findUnique({ where: { id: call.id }, select: { memberId: true } });
+    } catch {
+      return error; // the storage is down: the turn's own error says so best
+    }
+    if (current && current.memberId === call.memberId) return error;
+    return new NotFoundError(`${named(call)} no longer exists: its household or member was deleted meanwhile.`, {
+      cause: error,
+    });
   }
 
   /** Why `claim` found no turn to take: the call is gone, has ended, or is answering. */

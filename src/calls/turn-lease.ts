@@ -42,8 +42,19 @@ export class TurnLease {
     return claimed ?? null;
   }
 
-  /** Lets the next turn in. */
+  /**
+   * Lets the next turn in. Never throws: it runs after the turn, whose outcome is the one to
+   * report; if it fails, the lease runs out by itself, later, so the failure is logged.
+   */
   async release(callId: string): Promise<void> {
-    await this.#prisma.call.update({ where: { id: callId }, data: { turnLeaseUntil: null } });
+    try {
+      // updateMany: a call deleted meanwhile has nothing to release.
+      await this.#prisma.call.updateMany({ where: { id: callId }, data: { turnLeaseUntil: null } });
+    } catch (error) {
+      this.#logger.warn(
+        { err: error, callId, leaseMs: TURN_LEASE_MS },
+        'could not release the turn lease; the next turn can start once it runs out',
+      );
+    }
   }
 }

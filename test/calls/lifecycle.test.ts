@@ -8,6 +8,7 @@ import { CallLifecycle, type CallTurn, idleCallJob } from '../../src/calls/index
 import { ConflictError, NotFoundError } from '../../src/errors.js';
 import { createQueue, type JobQueue } from '../../src/jobs/index.js';
 import { type AgentFixture, openAgentFixture, silentLogger } from '../agent/fixture.js';
+import { seedHousehold } from '../memory/helpers.js';
 
 let fixture: AgentFixture;
 let queue: JobQueue;
@@ -82,5 +83,32 @@ describe('the call lifecycle', () => {
     await expect(calls.find({ householdId: elsewhere, callId: call.id, channel: 'text' })).rejects.toThrow(
       `No conversation ${call.id} in household ${elsewhere}.`,
     );
+  });
+
+  it('answers 404, not a storage error, when the household is deleted between the check and the start', async () => {
+    const { prisma } = fixture.db;
+    const doomed = await seedHousehold(prisma, fixture.memory, 'The Doomed');
+    // Forces the interleaving: the household goes just before the call row would be written.
+    await prisma.$executeRawUnsafe(
+      'CREATE FUNCTION delete_household_first() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM households WHERE id = NEW.household_id; RETURN NEW; END $$',
+    );
+    await prisma.$executeRawUnsafe(
+      'CREATE TRIGGER delete_household_first BEFORE INSERT ON calls FOR EACH ROW EXECUTE FUNCTION delete_household_first()',
+    );
+    try {
+      const start = calls.start({
+        householdId: doomed.householdId,
+        memberId: doomed.nana,
+        channel: 'text',
+        callerVerified: true,
+      });
+      await expect(start).rejects.toThrow(
+        new NotFoundError(`No member ${doomed.nana} in household ${doomed.householdId}.`),
+      );
+      await expect(start).rejects.toBeInstanceOf(NotFoundError);
+    } finally {
+      await prisma.$executeRawUnsafe('DROP TRIGGER delete_household_first ON calls');
+      await prisma.$executeRawUnsafe('DROP FUNCTION delete_household_first');
+    }
   });
 });

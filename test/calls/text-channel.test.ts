@@ -291,3 +291,42 @@ describe('two instances serving one conversation', () => {
     expect(JSON.stringify(stub.chatRequests().at(-1)?.messages)).toContain('Answered by the other instance.');
   });
 });
+
+/** A household of its own with one member, for a test that deletes it. */
+async function doomedHousehold() {
+  const householdId = (await call('POST', '/v1/households', { name: 'The Doomed' })).body.id as string;
+  const memberId = (await call('POST', `/v1/households/${householdId}/members`, { name: 'Dana' })).body.id as string;
+  return { householdId, memberId };
+}
+
+/** Sends a message to a new household, deletes the household while the model answers, then lets the model answer. */
+async function deletedMidReply(answer: Parameters<OpenAIStub['queueChat']>[0]) {
+  const { householdId: doomed, memberId } = await doomedHousehold();
+  let answerNow!: () => void;
+  stub.queueChat({ ...answer, until: new Promise<void>((resolve) => (answerNow = resolve)) });
+  const reply = call('POST', `/v1/households/${doomed}/messages`, { memberId, text: 'Hello.' });
+  await vi.waitFor(() => expect(stub.chatRequests()).toHaveLength(1), { timeout: 10_000, interval: 20 });
+  const deleted = await fetch(`${server.url}/v1/households/${doomed}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${key}` },
+  });
+  expect(deleted.status).toBe(204);
+  answerNow();
+  return reply;
+}
+
+describe('a household deleted while its agent answers', () => {
+  it('answers the message with a 404 in the error shape', async () => {
+    expect(await deletedMidReply({ text: 'Too late.' })).toEqual({
+      status: 404,
+      body: { error: { code: 'not_found', message: expect.stringContaining('no longer exists') } },
+    });
+  });
+
+  it("reports the model's own failure, not the lease release that follows it", async () => {
+    expect(await deletedMidReply({ error: { status: 400, message: 'Unsupported parameter.' } })).toMatchObject({
+      status: 502,
+      body: { error: { code: 'upstream_error' } },
+    });
+  });
+});

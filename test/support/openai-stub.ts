@@ -41,8 +41,13 @@ export type {
 } from './openai-wire.js';
 export { deterministicVector } from './openai-wire.js';
 
-/** One scripted chat answer; a function computes it from the request the model was sent. */
-export type ChatStep = ChatReply | ErrorReply | ((request: ChatRequest) => ChatReply | ErrorReply);
+/**
+ * One scripted chat answer; a function computes it from the request the model was sent. `until`
+ * holds the answer back until it settles, so a test can act while the model is "thinking".
+ */
+export type ChatStep =
+  | ((ChatReply | ErrorReply) & { until?: Promise<unknown> })
+  | ((request: ChatRequest) => ChatReply | ErrorReply);
 /** One scripted embeddings answer (without a script, vectors are derived from each text). */
 export type EmbeddingStep = EmbeddingReply | ErrorReply;
 
@@ -137,6 +142,7 @@ export async function startOpenAIStub(options: OpenAIStubOptions = {}): Promise<
       const message = `openai-stub: no scripted chat reply left for request #${requests.length}`;
       return sendError(res, { error: { status: 400, message, code: 'stub_script_exhausted' } });
     }
+    if ('until' in step) await step.until;
     if (!(await wait(res, step.delayMs))) return;
     if ('error' in step) return sendError(res, step);
     const reply = resolveReply(step, request, () => nextId('call'));
