@@ -13,6 +13,7 @@ import type { MemoryEngine, SessionScope } from '../memory/index.js';
 import { watchIdle } from './idle.js';
 import { answering, TurnLease, turnFree } from './turn-lease.js';
 
+/** What the lifecycle is built from. */
 export interface CallLifecycleDeps {
   prisma: PrismaClient;
   memory: Pick<MemoryEngine, 'transcript'>;

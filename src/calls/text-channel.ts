@@ -21,6 +21,7 @@ import { SessionCache } from './session-cache.js';
 /** Live sessions kept per process; older ones are rebuilt from recall when they speak again. */
 const MAX_LIVE_SESSIONS = 500;
 
+/** What the text channel is built from: the lifecycle its conversations run on, and the agent's parts. */
 export interface TextChannelDeps {
   calls: CallLifecycle;
   prisma: PrismaClient;
