@@ -4,7 +4,6 @@
  */
 
 import { describeDemo, seedDemo } from './admin/index.js';
-import { conversationRoutes } from './agent/index.js';
 import type { Config } from './config/index.js';
 import { databaseTarget, describeUrl } from './db/index.js';
 import type { Logger } from './logger.js';
@@ -19,8 +18,8 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     target.kind === 'postgres' ? 'connecting to Postgres' : 'opening the embedded database',
   );
   const services = await openServices({ config, logger });
-  const { db, memory } = services;
-  const server = createServer({ config, logger, db, memory, adminRoutes: conversationRoutes(services.conversations) });
+  const { db, memory, conversations } = services;
+  const server = createServer({ config, logger, db, memory, conversations });
   const shutDown = async () => {
     await server.close();
     await services.close();

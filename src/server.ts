@@ -7,7 +7,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { WebSocketServer } from 'ws';
-import { type AdminRoute, createAdminRouter } from './admin/index.js';
+import { createAdminRouter } from './admin/index.js';
+import type { TextChannel } from './calls/index.js';
 import type { Config } from './config/index.js';
 import type { Database } from './db/index.js';
 import { UnavailableError } from './errors.js';
@@ -22,8 +23,8 @@ export interface ServerOptions {
   logger: Logger;
   db: Database;
   memory: MemoryEngine;
-  /** More `/v1` routes made with `defineRoute` (e.g. the agent's), served with the admin API's auth and tenancy. */
-  adminRoutes?: readonly AdminRoute[];
+  /** The text channel the `/v1` messages routes talk to; without it they are not served. */
+  conversations?: TextChannel;
 }
 
 export interface HearthServer {
@@ -39,7 +40,7 @@ export interface HearthServer {
 }
 
 /** Builds the server around an opened database; it is not ready until `setReady(true)`. */
-export function createServer({ config, logger, db, memory, adminRoutes }: ServerOptions): HearthServer {
+export function createServer({ config, logger, db, memory, conversations }: ServerOptions): HearthServer {
   let notReadyReason: string | undefined = 'applying database migrations';
 
   const app = express();
@@ -78,7 +79,7 @@ export function createServer({ config, logger, db, memory, adminRoutes }: Server
     bodyLimitBytes: config.HEARTH_BODY_LIMIT_BYTES,
     rateLimitPerMinute: config.HEARTH_RATE_LIMIT_PER_MINUTE,
     authFailuresPerMinute: config.HEARTH_AUTH_FAILURES_PER_MINUTE,
-    extraRoutes: adminRoutes,
+    conversations,
   });
   app.use(admin.router);
   app.use(unknownRoute);

@@ -1,7 +1,7 @@
 /**
  * The composition root: everything a Hearth process is made of, built once from the
- * configuration — the database, the memory engine, the model provider, the job queue, and the
- * services above them. `hearth serve` and the CLI commands that need more than the database
+ * configuration — the database, the memory engine, the model provider, the job queue, the call
+ * lifecycle and the text channel on it. `hearth serve` and the CLI commands that need more than the database
  * start here, so there is one place that says how the parts fit.
  *
  * @example
@@ -10,14 +10,8 @@
  * const { reply } = await services.conversations.send({ householdId, memberId, text: 'Hello' });
  * await services.close();
  */
-import {
-  Conversations,
-  consolidationJob,
-  enqueueUnconsolidated,
-  idleConversationJob,
-  type ModelProvider,
-  modelProviderFromConfig,
-} from './agent/index.js';
+import { consolidationJob, enqueueUnconsolidated, type ModelProvider, modelProviderFromConfig } from './agent/index.js';
+import { CallLifecycle, idleCallJob, TextChannel } from './calls/index.js';
 import type { Config } from './config/index.js';
 import { applyMigrations, type Database, databaseTarget, openDatabase } from './db/index.js';
 import { createQueue, type JobQueue } from './jobs/index.js';
@@ -40,7 +34,8 @@ export interface Services {
   readonly memory: MemoryEngine;
   readonly provider: ModelProvider;
   readonly queue: JobQueue;
-  readonly conversations: Conversations;
+  readonly calls: CallLifecycle;
+  readonly conversations: TextChannel;
   /**
    * Applies pending migrations; then, unless `jobs` is false (a command that needs only the
    * database and memory), starts the job queue with its handlers and queues any ended call
@@ -72,11 +67,14 @@ export async function openServices({ config, logger }: { config: Config; logger:
   const provider = modelProviderFromConfig(config, logger);
   const queue = createQueue({ db, logger });
   const agent = { prisma: db.prisma, memory, provider, logger, maxSteps: config.HEARTH_AGENT_MAX_STEPS };
-  const conversations = new Conversations({
-    ...agent,
+  const calls = new CallLifecycle({
+    prisma: db.prisma,
+    memory,
     queue,
+    logger,
     idleSeconds: config.HEARTH_CONVERSATION_IDLE_MINUTES * 60,
   });
+  const conversations = new TextChannel({ ...agent, calls });
   let queueStarted = false;
   let maintenance: NodeJS.Timeout | undefined;
   return {
@@ -86,6 +84,7 @@ export async function openServices({ config, logger }: { config: Config; logger:
     memory,
     provider,
     queue,
+    calls,
     conversations,
     async start({ jobs = true } = {}) {
       const applied = await applyMigrations(db);
@@ -101,7 +100,7 @@ export async function openServices({ config, logger }: { config: Config; logger:
       await queue.start();
       queueStarted = true;
       await queue.register(consolidationJob(agent));
-      await queue.register(idleConversationJob(conversations));
+      await queue.register(idleCallJob(calls));
       const waiting = await enqueueUnconsolidated({ prisma: db.prisma, queue });
       if (waiting > 0) logger.info({ calls: waiting }, 'queued consolidation of ended calls that had none');
       return applied;

@@ -8,6 +8,7 @@
  * app.use(admin.router);
  */
 import express from 'express';
+import type { TextChannel } from '../calls/index.js';
 import type { PrismaClient } from '../db/index.js';
 import { jsonBody } from '../http.js';
 import type { MemoryEngine } from '../memory/index.js';
@@ -18,6 +19,7 @@ import { limitFailedAuth, rateLimitPerKey } from './rate-limit.js';
 import type { AdminRoute } from './route.js';
 import { archiveRoutes } from './routes/archive.js';
 import { blockRoutes } from './routes/blocks.js';
+import { conversationRoutes } from './routes/conversations.js';
 import { householdRoutes } from './routes/households.js';
 import { organizationRoutes } from './routes/organization.js';
 import { scopedDb } from './scope/index.js';
@@ -41,8 +43,8 @@ export interface AdminRouterOptions {
   rateLimitPerMinute: number;
   /** Failed authentications per minute, per client address and per key prefix, before failures get 429 (default 30). */
   authFailuresPerMinute?: number;
-  /** Routes defined elsewhere with `defineRoute` (e.g. the agent's messages route), served the same way. */
-  extraRoutes?: readonly AdminRoute[];
+  /** The text channel behind `POST /v1/households/:householdId/messages`; without it those routes are not served. */
+  conversations?: TextChannel;
 }
 
 export interface AdminApi {
@@ -53,7 +55,7 @@ export interface AdminApi {
 /** Builds the router and its OpenAPI document; a route defined twice is a start-up error. */
 export function createAdminRouter(options: AdminRouterOptions): AdminApi {
   const { prisma, memory } = options;
-  const routes = [...ADMIN_ROUTES, ...(options.extraRoutes ?? [])];
+  const routes = [...ADMIN_ROUTES, ...(options.conversations ? conversationRoutes(options.conversations) : [])];
   const seen = new Set<string>();
   for (const route of routes) {
     const key = `${route.method.toUpperCase()} ${route.path}`;

@@ -6,17 +6,19 @@
  * Exactly once, and safe to re-run after a crash: the model's edits are first *planned*
  * (recorded, not applied) and the plan is saved on the call before anything is written; each
  * step is then applied through the engine with an idempotency key, so a re-run applies only
- * what is missing and never asks the model again. Only edits that compose with concurrent live
+ * what is missing and never asks the model again. The transcript and every write go through the
+ * engine: this module touches only the call row (its plan, lease and summary). Only edits that compose with concurrent live
  * edits are offered (append, exact replace, archival insert): a whole-block rewrite from a
  * review that runs after the call could overwrite what a live call wrote meanwhile.
  */
 import { z } from 'zod';
-import { type Call, type Message, Prisma, type PrismaClient } from '../db/index.js';
+import { type Call, Prisma, type PrismaClient } from '../db/index.js';
 import { UnavailableError } from '../errors.js';
 import type { JobQueue, JobType } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
-import type { MemoryEngine, ToolResult } from '../memory/index.js';
+import type { MemoryEngine, ToolResult, TranscriptMessage } from '../memory/index.js';
 import { callScope } from './call-scope.js';
+import { ConsolidationLease } from './consolidation-lease.js';
 import { type AgentMemory, AgentSession } from './loop.js';
 import { householdModel, type ModelProvider } from './model.js';
 
@@ -55,9 +57,6 @@ export interface ConsolidationDeps {
 
 export type ConsolidationOutcome = 'consolidated' | 'already_consolidated' | 'busy' | 'no_such_call';
 
-/** How long a worker holds a call; renewed at each step, so only a dead worker's lease runs out. */
-const LEASE_MS = 5 * 60_000;
-
 /**
  * Consolidates one call: plans (once), applies what is not applied yet, then marks it done.
  * Returns 'busy' when another worker holds the call: that worker (or, if it died, the retry of
@@ -67,7 +66,7 @@ export async function consolidateCall(deps: ConsolidationDeps, callId: string): 
   const call = await deps.prisma.call.findUnique({ where: { id: callId } });
   if (!call) return 'no_such_call';
   if (call.consolidatedAt) return 'already_consolidated';
-  const lease = new Lease(deps.prisma, call.id);
+  const lease = new ConsolidationLease({ prisma: deps.prisma, callId: call.id, logger: deps.logger });
   if (!(await lease.claim())) return 'busy';
   try {
     // Read again under the lease: a worker that died may have saved a plan since.
@@ -87,49 +86,10 @@ export async function consolidateCall(deps: ConsolidationDeps, callId: string): 
   return 'consolidated';
 }
 
-class Lease {
-  readonly #prisma: PrismaClient;
-  readonly #callId: string;
-
-  constructor(prisma: PrismaClient, callId: string) {
-    this.#prisma = prisma;
-    this.#callId = callId;
-  }
-
-  async claim(): Promise<boolean> {
-    const now = new Date();
-    const claimed = await this.#prisma.call.updateMany({
-      where: {
-        id: this.#callId,
-        consolidatedAt: null,
-        OR: [{ consolidationLeaseUntil: null }, { consolidationLeaseUntil: { lt: now } }],
-      },
-      data: { consolidationLeaseUntil: new Date(now.getTime() + LEASE_MS) },
-    });
-    return claimed.count === 1;
-  }
-
-  async renew(): Promise<void> {
-    await this.#prisma.call.update({
-      where: { id: this.#callId },
-      data: { consolidationLeaseUntil: new Date(Date.now() + LEASE_MS) },
-    });
-  }
-
-  async release(): Promise<void> {
-    await this.#prisma.call
-      .update({ where: { id: this.#callId }, data: { consolidationLeaseUntil: null } })
-      .catch(() => {});
-  }
-}
-
 /** The saved plan, or a new one from the model, saved before anything is applied. */
 export async function planConsolidation(deps: ConsolidationDeps, call: Call): Promise<ConsolidationPlan> {
   if (call.consolidationPlan !== null) return planSchema.parse(call.consolidationPlan);
-  const transcript = await deps.prisma.message.findMany({
-    where: { callId: call.id },
-    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-  });
+  const transcript = await deps.memory.transcript({ householdId: call.householdId, callId: call.id });
   const plan = transcript.some((message) => message.role === 'user')
     ? await askModel(deps, call, transcript)
     : { summary: EMPTY_CALL_SUMMARY, steps: [] };
@@ -143,7 +103,11 @@ export async function planConsolidation(deps: ConsolidationDeps, call: Call): Pr
   return planSchema.parse(winner.consolidationPlan);
 }
 
-async function askModel(deps: ConsolidationDeps, call: Call, transcript: Message[]): Promise<ConsolidationPlan> {
+async function askModel(
+  deps: ConsolidationDeps,
+  call: Call,
+  transcript: TranscriptMessage[],
+): Promise<ConsolidationPlan> {
   const household = await deps.prisma.household.findUniqueOrThrow({ where: { id: call.householdId } });
   const steps: ConsolidationPlan['steps'] = [];
   const draft = new Map<string, string>();
@@ -194,7 +158,7 @@ async function askModel(deps: ConsolidationDeps, call: Call, transcript: Message
 /** Transcripts longer than this keep their start and their end: one message must fit the model's context. */
 const TRANSCRIPT_BUDGET_CHARS = 60_000;
 
-function renderTranscript(call: Call, transcript: Message[]): string {
+function renderTranscript(call: Call, transcript: TranscriptMessage[]): string {
   const lines = transcript.map((message) => {
     if (message.role === 'tool')
       return `[${message.toolName ?? 'tool'} ${JSON.stringify(message.toolArgs)} → ${message.content}]`;
@@ -215,8 +179,8 @@ function withinBudget(lines: string[]): string {
 }
 
 /**
- * Applies each planned step once: a step whose mark is already in the database is skipped. A
- * refusal (no match, over the limit) is logged and passed over; a passing failure (storage
+ * Applies each planned step once: the engine recognises a step's idempotency key and does not
+ * write it again. A refusal (no match, over the limit) is logged and passed over; a passing failure (storage
  * unavailable) throws, so the job retries and the call is not marked done without it.
  */
 export async function applyConsolidation(
@@ -227,15 +191,13 @@ export async function applyConsolidation(
 ): Promise<void> {
   const scope = callScope(call);
   for (const [index, step] of plan.steps.entries()) {
-    const key = `consolidation:${call.id}:${index}`;
-    if (await alreadyApplied(deps.prisma, call.id, key, step)) continue;
     await beforeStep();
     const result = await deps.memory.runTool({
       name: step.tool,
       arguments: step.arguments,
       scope,
       source: 'consolidation',
-      actor: key,
+      idempotencyKey: `consolidation:${call.id}:${index}`,
     });
     if (result.retryable)
       throw new UnavailableError(`Consolidation step ${index} of call ${call.id} failed: ${result.output}`);
@@ -246,31 +208,6 @@ export async function applyConsolidation(
       );
     }
   }
-}
-
-const archivalArgs = z.object({ content: z.string() });
-
-/** Block edits carry their key on the revision; archival facts are known by their call and text. */
-async function alreadyApplied(
-  prisma: PrismaClient,
-  callId: string,
-  key: string,
-  step: ConsolidationPlan['steps'][number],
-): Promise<boolean> {
-  if (step.tool !== 'archival_memory_insert') {
-    return (await prisma.blockRevision.count({ where: { callId, actor: key } })) > 0;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(step.arguments);
-  } catch {
-    return false; // the engine will refuse it with a message; nothing was written
-  }
-  const args = archivalArgs.safeParse(parsed);
-  if (!args.success) return false;
-  // Compare what the archive stored: it trims surrounding white space (and refuses NUL, so none is stored).
-  const text = args.data.content.trim();
-  return (await prisma.passage.count({ where: { sourceCallId: callId, text } })) > 0;
 }
 
 /** Queues the consolidation of a call; a second enqueue while one is queued or running is dropped. */

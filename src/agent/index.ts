@@ -1,7 +1,7 @@
 /**
  * The agent layer: the chat-model provider (OpenAI or any OpenAI-compatible server), the loop
  * that lets the model use its memory tools, the model-backed summarizer for context pressure,
- * the text channel (conversations and their routes), and post-call consolidation.
+ * and post-call consolidation. No HTTP: the channels that run the agent live in `calls`.
  *
  * @example
  * const provider = modelProviderFromConfig(config, logger);
@@ -15,6 +15,8 @@
  * });
  * const { reply, toolCalls } = await session.turn({ text: 'Our cat is called Miso.', onTextDelta: write });
  */
+
+export { callScope } from './call-scope.js';
 export {
   applyConsolidation,
   CONSOLIDATE_CALL_JOB,
@@ -25,13 +27,6 @@ export {
   enqueueUnconsolidated,
   planConsolidation,
 } from './consolidation.js';
-export {
-  type ConversationDeps,
-  type ConversationReply,
-  Conversations,
-  END_IDLE_CONVERSATION_JOB,
-  idleConversationJob,
-} from './conversations.js';
 export {
   type AgentMemory,
   AgentSession,
@@ -51,5 +46,4 @@ export {
   type ToolCall,
 } from './model.js';
 export { createModelProvider, type ModelProviderOptions, modelProviderFromConfig } from './openai-provider.js';
-export { conversationRoutes } from './routes.js';
 export { createSummarizer, type Summarizer } from './summarizer.js';

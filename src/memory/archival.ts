@@ -67,6 +67,12 @@ export class ArchivalStore {
    */
   async insert(input: InsertPassageInput): Promise<PassageView> {
     const { text, tags } = parseOrThrow(passageSchema, { text: input.text, tags: input.tags ?? [] });
+    const stored = input.idempotencyKey
+      ? await this.#prisma.passage.findFirst({
+          where: { householdId: input.householdId, idempotencyKey: input.idempotencyKey },
+        })
+      : null;
+    if (stored) return toPassageView(stored);
     const embedding = await this.#embed(text);
     const id = randomUUID();
     const owners = { householdId: input.householdId, memberId: input.memberId, callId: input.sourceCallId };
@@ -82,6 +88,7 @@ export class ArchivalStore {
             tags,
             embeddingModel: this.#embedder.model,
             sourceCallId: input.sourceCallId ?? null,
+            idempotencyKey: input.idempotencyKey ?? null,
             createdAt: this.#now(),
           },
         }),

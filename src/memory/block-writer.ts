@@ -10,7 +10,7 @@ import { type BlockStore, blockNotFound, changeOf, ownerKeyOf, revisionSourceFie
 import type { MemoryEvents } from './events.js';
 import { KeyedMutex } from './mutex.js';
 import { type BlockChangesInput, blockChangesSchema, parseOrThrow } from './schemas.js';
-import type { BlockChanges, BlockRef, BlockView, RevisionSourceInput } from './types.js';
+import type { BlockChanges, BlockRef, BlockView, RevisionSourceInput, WithinWrite } from './types.js';
 
 /**
  * How often an agent edit re-reads and re-applies after losing a race before giving up. Each
@@ -27,10 +27,14 @@ const WRITE_TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 10_000 };
 /** What an edit makes of the block as it is now: a new value, or a refusal for the model. */
 export type EditDecision = { value: string } | { refuse: string };
 
-/** How an agent edit ended. `attempts` > 1 means it lost a race and was re-applied. */
+/**
+ * How an agent edit ended. `attempts` > 1 means it lost a race and was re-applied; `replayed`:
+ * its idempotency key was already written, so it was not applied again.
+ */
 export type EditOutcome =
   | { kind: 'written'; block: BlockView; attempts: number }
   | { kind: 'unchanged'; block: BlockView }
+  | { kind: 'replayed'; block: BlockView }
   | { kind: 'refused'; message: string; block: BlockView | undefined };
 
 /** Applies block writes with compare-and-swap, revisions and change events. */
@@ -57,6 +61,7 @@ export class BlockWriter {
     ref: BlockRef;
     source: RevisionSourceInput;
     decide: (current: BlockView, attempt: number) => EditDecision | Promise<EditDecision>;
+    withinWrite?: WithinWrite;
   }): Promise<EditOutcome> {
     const key = blockKey(input.ref);
     return this.#mutex.run(key, async () => {
@@ -65,10 +70,11 @@ export class BlockWriter {
         current = await this.#store.find(input.ref);
         if (!current)
           return { kind: 'refused', message: `Block "${input.ref.label}" no longer exists`, block: undefined };
+        if (attempt === 1 && (await this.#applied(current, input.source))) return { kind: 'replayed', block: current };
         const decision = await input.decide(current, attempt);
         if ('refuse' in decision) return { kind: 'refused', message: decision.refuse, block: current };
         if (decision.value === current.value) return { kind: 'unchanged', block: current };
-        const written = await this.#swap(current, { value: decision.value }, input.source);
+        const written = await this.#swap(current, { value: decision.value }, input.source, input.withinWrite);
         if (written) return { kind: 'written', block: written, attempts: attempt };
         await pauseAfterLostRace(attempt);
       }
@@ -89,6 +95,7 @@ export class BlockWriter {
     expectedVersion: number;
     changes: BlockChanges;
     source: RevisionSourceInput;
+    withinWrite?: WithinWrite;
   }): Promise<BlockView> {
     const changes = parseOrThrow(blockChangesSchema, input.changes);
     return this.#mutex.run(blockKey(input.ref), async () => {
@@ -101,7 +108,7 @@ export class BlockWriter {
       });
       const changed = Object.entries(changes).some(([field, value]) => current[field as keyof BlockView] !== value);
       if (!changed) return current;
-      const written = await this.#swap(current, changes, input.source);
+      const written = await this.#swap(current, changes, input.source, input.withinWrite);
       if (written) return written;
       // Another process wrote between our read and our swap.
       throw staleVersion((await this.#store.find(input.ref)) ?? current, input.expectedVersion);
@@ -114,6 +121,7 @@ export class BlockWriter {
     value: string;
     expectedVersion?: number;
     source: RevisionSourceInput;
+    withinWrite?: WithinWrite;
   }): Promise<BlockView> {
     if (input.expectedVersion !== undefined) {
       return this.update({ ...input, expectedVersion: input.expectedVersion, changes: { value: input.value } });
@@ -121,6 +129,7 @@ export class BlockWriter {
     const outcome = await this.edit({
       ref: input.ref,
       source: input.source,
+      withinWrite: input.withinWrite,
       decide: (current) => {
         checkFits({ ref: input.ref, value: input.value, charLimit: current.charLimit });
         return { value: input.value };
@@ -131,8 +140,26 @@ export class BlockWriter {
     throw new ConflictError(`${outcome.message}.`);
   }
 
+  /**
+   * Whether a write with this source's idempotency key is already in the household's history. A
+   * duplicate racing past this check is stopped by the unique index, and its re-run then lands here.
+   */
+  async #applied(block: BlockView, source: RevisionSourceInput): Promise<boolean> {
+    if (!source.idempotencyKey) return false;
+    const revision = await this.#prisma.blockRevision.findFirst({
+      where: { householdId: block.householdId, idempotencyKey: source.idempotencyKey },
+      select: { id: true },
+    });
+    return revision !== null;
+  }
+
   /** The compare-and-swap: null when `current.version` is no longer the block's version. */
-  async #swap(current: BlockView, changes: BlockChangesInput, source: RevisionSourceInput): Promise<BlockView | null> {
+  async #swap(
+    current: BlockView,
+    changes: BlockChangesInput,
+    source: RevisionSourceInput,
+    withinWrite: WithinWrite | undefined,
+  ): Promise<BlockView | null> {
     const now = this.#now();
     const row = await this.#prisma.$transaction(async (tx) => {
       const [updated] = await tx.memoryBlock.updateManyAndReturn({
@@ -151,6 +178,7 @@ export class BlockWriter {
           createdAt: now,
         },
       });
+      await withinWrite?.(tx, toBlockView(updated));
       return updated;
     }, WRITE_TRANSACTION_OPTIONS);
     if (!row) return null;

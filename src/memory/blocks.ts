@@ -19,6 +19,7 @@ import type {
   BlockRef,
   BlockView,
   CreateBlockInput,
+  DeleteBlockInput,
   HouseholdDefaultsInput,
   MemberDefaultsInput,
   RevisionSourceInput,
@@ -150,7 +151,7 @@ export class BlockStore {
 
   /** Creates a block at version 1 with its first revision. */
   async create(input: CreateBlockInput): Promise<BlockView> {
-    const { source, organizationId, householdId, memberId, ...fields } = input;
+    const { source, organizationId, householdId, memberId, withinWrite, ...fields } = input;
     const data = parseOrThrow(blockCreateSchema, fields);
     checkNotReserved({ memberId, label: data.label });
     const charLimit = data.charLimit ?? DEFAULT_BLOCK_CHAR_LIMIT;
@@ -162,8 +163,9 @@ export class BlockStore {
     const clash = await this.#findClash({ householdId, memberId, label: data.label }, this.#prisma);
     if (clash) throw labelTaken(data.label, clashKind(clash.memberId, memberId));
     const row = await this.#prisma.$transaction(async (tx) => {
+      let created: BlockRow;
       try {
-        return await this.#insert(tx, { organizationId, householdId, memberId, ...data, value, charLimit }, source);
+        created = await this.#insert(tx, { organizationId, householdId, memberId, ...data, value, charLimit }, source);
       } catch (error) {
         // Lost a race with another create of the same label.
         if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
@@ -171,6 +173,8 @@ export class BlockStore {
         }
         throw error;
       }
+      await withinWrite?.(tx, toBlockView(created));
+      return created;
     });
     await this.#events.publish(changeOf(row));
     return toBlockView(row);
@@ -201,15 +205,20 @@ export class BlockStore {
   }
 
   /** Deletes a block and its revisions; the default blocks cannot be deleted. */
-  async delete(ref: BlockRef): Promise<void> {
+  async delete(input: DeleteBlockInput): Promise<void> {
+    const { withinWrite, ...ref } = input;
     if (DEFAULT_LABELS[ownerKindOf(ref.memberId)].has(ref.label)) {
       throw new ConflictError(
         `Block "${ref.label}" is a default block and cannot be deleted; clear its value instead.`,
       );
     }
     const block = await this.get(ref);
-    const { count } = await this.#prisma.memoryBlock.deleteMany({ where: { id: block.id } });
-    if (count === 0) return;
+    const deleted = await this.#prisma.$transaction(async (tx) => {
+      const { count } = await tx.memoryBlock.deleteMany({ where: { id: block.id } });
+      if (count > 0) await withinWrite?.(tx, block);
+      return count > 0;
+    });
+    if (!deleted) return;
     await this.#events.publish(changeOf(block, { deleted: true }));
   }
 
@@ -305,6 +314,7 @@ export function revisionSourceFields(source: RevisionSourceInput) {
     callId: source.callId ?? null,
     memberId: source.memberId ?? null,
     actor: source.actor ?? null,
+    idempotencyKey: source.idempotencyKey ?? null,
   };
 }
 

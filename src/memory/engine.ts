@@ -67,14 +67,15 @@ export function createMemoryEngine(options: MemoryEngineOptions): MemoryEngine {
 
     appendMessage: (input) => recall.append(input),
     searchRecall: (input) => recall.search(input),
+    transcript: (input) => recall.transcript(input),
     insertPassage: (input) => archival.insert(input),
     searchPassages: (input) => archival.search(input),
 
     listBlocks: (input) => blocks.list(input),
     getBlock: (input) => blocks.get(input),
     createBlock: (input) => blocks.create(input),
-    updateBlock: ({ expectedVersion, changes, source, ...ref }) =>
-      writer.update({ ref, expectedVersion, changes, source }),
+    updateBlock: ({ expectedVersion, changes, source, withinWrite, ...ref }) =>
+      writer.update({ ref, expectedVersion, changes, source, withinWrite }),
     deleteBlock: (input) => blocks.delete(input),
     blockHistory: (input) => history.list(input),
     rollbackBlock: (input) => history.rollback(input),

@@ -70,6 +70,7 @@ export class BlockHistory {
       ref: input,
       value: revision.value,
       expectedVersion: input.expectedVersion,
+      withinWrite: input.withinWrite,
       source: { ...input.source, source: 'rollback', detail: input.source.detail ?? `to version ${input.toVersion}` },
     });
   }

@@ -52,6 +52,7 @@ export type {
   ContextMessage,
   ContextPressure,
   CreateBlockInput,
+  DeleteBlockInput,
   HouseholdDefaultsInput,
   InsertPassageInput,
   JSONSchemaObject,
@@ -73,5 +74,8 @@ export type {
   Summarizer,
   ToolDefinition,
   ToolResult,
+  TranscriptInput,
+  TranscriptMessage,
   UpdateBlockInput,
+  WithinWrite,
 } from './types.js';

@@ -30,6 +30,9 @@ export const MAX_SEARCH_LIMIT = 50;
 /** Results ranked past this are never returned, so pages starting beyond it are empty (pgvector's ef_search cap). */
 export const MAX_SEARCH_DEPTH = 1000;
 
+/** The most messages one transcript read returns: a call's latest ones (a long call's start stays in recall). */
+export const MAX_TRANSCRIPT_MESSAGES = 2000;
+
 /** Revisions per page of a block's history unless asked otherwise. */
 export const DEFAULT_HISTORY_LIMIT = 20;
 /** The most revisions one page of history may hold. */

@@ -9,12 +9,11 @@
 import { Prisma, type PrismaClient } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import type { Embedder } from './embeddings/index.js';
+import { MAX_SEARCH_DEPTH } from './limits.js';
 
 /** The reciprocal-rank-fusion constant from Cormack et al., also Letta's and most hybrid searches'. */
 const RRF_K = 60;
 const MIN_CANDIDATES = 50;
-/** pgvector's hnsw.ef_search cannot exceed 1000. */
-const MAX_CANDIDATES = 1000;
 const MAX_QUERY_TERMS = 32;
 
 /**
@@ -50,7 +49,7 @@ export async function hybridSearch<Row>(input: {
 }): Promise<{ rows: Array<Row & { score: number }>; hasMore: boolean }> {
   const { prisma, limit, page, embedder } = input;
   const offset = (page - 1) * limit;
-  const candidates = Math.min(MAX_CANDIDATES, Math.max(MIN_CANDIDATES, offset + 2 * limit));
+  const candidates = Math.min(MAX_SEARCH_DEPTH, Math.max(MIN_CANDIDATES, offset + 2 * limit));
   if (offset >= candidates) return { rows: [], hasMore: false };
   const table = Prisma.raw(input.table === 'messages' ? 'messages' : 'passages');
   const terms = anyWordQuery(input.query);

@@ -9,7 +9,7 @@ import { Prisma, type PrismaClient } from '../db/index.js';
 import { ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Embedder } from './embeddings/index.js';
-import { DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT } from './limits.js';
+import { DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, MAX_TRANSCRIPT_MESSAGES } from './limits.js';
 import { writeUnder } from './owners.js';
 import { hybridSearch } from './ranking.js';
 import { NUL_REFUSAL, stripNullBytes, stripNullBytesDeep } from './schemas.js';
@@ -20,6 +20,8 @@ import type {
   RecallSearchInput,
   SearchPage,
   SearchRequest,
+  TranscriptInput,
+  TranscriptMessage,
 } from './types.js';
 
 /** Tool results and system notes are long and repetitive; only what people said is embedded. */
@@ -129,6 +131,25 @@ export class RecallStore {
       page,
     });
     return { items: rows, page, hasMore };
+  }
+
+  /** A call's messages, oldest first; past `limit`, the latest ones. */
+  async transcript(input: TranscriptInput): Promise<TranscriptMessage[]> {
+    const limit = input.limit ?? MAX_TRANSCRIPT_MESSAGES;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TRANSCRIPT_MESSAGES) {
+      throw new ValidationError(`limit must be a whole number from 1 to ${MAX_TRANSCRIPT_MESSAGES}.`);
+    }
+    const newestFirst = await this.#prisma.message.findMany({
+      where: {
+        householdId: input.householdId,
+        callId: input.callId,
+        ...(input.roles ? { role: { in: input.roles } } : {}),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit,
+      select: { id: true, role: true, content: true, memberId: true, toolName: true, toolArgs: true, createdAt: true },
+    });
+    return newestFirst.reverse();
   }
 
   /** How many messages match the filter, except those of `exceptCallId` (the call in progress). */

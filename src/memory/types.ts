@@ -28,6 +28,11 @@ export type RevisionSourceInput = {
   memberId?: string | null;
   /** Who acted: the API key id for admin edits. */
   actor?: string | null;
+  /**
+   * Marks a write that may be re-run (a consolidation step after a crash): a write whose key the
+   * household already has is not applied again. Unique per household.
+   */
+  idempotencyKey?: string | null;
 };
 
 /** A JSON Schema object describing a tool's arguments. */
@@ -172,6 +177,28 @@ export type InsertPassageInput = {
   text: string;
   tags?: string[];
   sourceCallId?: string | null;
+  /** As on `RevisionSourceInput`: a passage with this key already stored is returned, not stored again. */
+  idempotencyKey?: string | null;
+};
+
+/** A call's transcript: its messages, or only `roles`, at most `limit` (the latest ones). */
+export type TranscriptInput = {
+  householdId: string;
+  callId: string;
+  roles?: MessageRoleName[];
+  /** Default and most: `MAX_TRANSCRIPT_MESSAGES`. */
+  limit?: number;
+};
+
+/** One message of a call's transcript, as it was recorded. */
+export type TranscriptMessage = {
+  id: string;
+  role: MessageRoleName;
+  content: string;
+  memberId: string | null;
+  toolName: string | null;
+  toolArgs: unknown;
+  createdAt: Date;
 };
 
 /**
@@ -185,12 +212,19 @@ export type PassageSearchInput = SearchRequest & {
   tags?: string[];
 };
 
+/**
+ * Runs inside a block write's transaction, once the change is made: what it writes (an operator's
+ * audit row) commits with the change, and if it throws, the change is rolled back.
+ */
+export type WithinWrite = (tx: Prisma.TransactionClient, block: BlockView) => Promise<void>;
+
 /** A new block: its owner, why it is written, and its fields (a label; the rest default). */
 export type CreateBlockInput = z.input<typeof blockCreateSchema> & {
   organizationId: string;
   householdId: string;
   memberId: string | null;
   source: RevisionSourceInput;
+  withinWrite?: WithinWrite;
 };
 
 /** An operator's conditional edit of a block. */
@@ -198,7 +232,11 @@ export type UpdateBlockInput = BlockRef & {
   expectedVersion: number;
   changes: BlockChanges;
   source: RevisionSourceInput;
+  withinWrite?: WithinWrite;
 };
+
+/** A block to delete; `withinWrite` sees it as it was. */
+export type DeleteBlockInput = BlockRef & { withinWrite?: WithinWrite };
 
 /** A page of a block's revisions, newest first; `before` pages by version. */
 export type BlockHistoryInput = BlockRef & { limit?: number; before?: number };
@@ -208,6 +246,7 @@ export type RollbackBlockInput = BlockRef & {
   toVersion: number;
   expectedVersion?: number;
   source: RevisionSourceInput;
+  withinWrite?: WithinWrite;
 };
 
 /** Default blocks of a new household, written inside the caller's transaction. */
@@ -227,8 +266,8 @@ export type RunToolInput = {
   arguments: unknown;
   scope: SessionScope;
   source?: 'agent_tool' | 'consolidation';
-  /** Recorded on the revision a block edit writes, e.g. a consolidation step's idempotency key. */
-  actor?: string;
+  /** See `RevisionSourceInput.idempotencyKey`: a re-run of an edit or insert already applied reports it and writes nothing. */
+  idempotencyKey?: string;
 };
 
 /** The engine: prompt, tools, recall, archival, blocks, change events and context pressure. */
@@ -260,6 +299,8 @@ export interface MemoryEngine {
   appendMessage(input: AppendMessageInput): Promise<{ id: string; createdAt: Date }>;
   /** Hybrid (full-text + vector, RRF k=60) search of recall. */
   searchRecall(input: RecallSearchInput): Promise<SearchPage<RecallHit>>;
+  /** A call's messages in the order they were recorded; past `limit`, the latest ones. */
+  transcript(input: TranscriptInput): Promise<TranscriptMessage[]>;
 
   /** Stores an archival passage with its embedding. */
   insertPassage(input: InsertPassageInput): Promise<PassageView>;
@@ -281,7 +322,7 @@ export interface MemoryEngine {
    */
   updateBlock(input: UpdateBlockInput): Promise<BlockView>;
   /** Deletes a block and its history; `ConflictError` for the default blocks (persona, household, caller). */
-  deleteBlock(input: BlockRef): Promise<void>;
+  deleteBlock(input: DeleteBlockInput): Promise<void>;
   /** Revisions, newest first; `before` pages by version. */
   blockHistory(input: BlockHistoryInput): Promise<{ items: RevisionView[]; hasMore: boolean }>;
   /** Restores an earlier version's value as a new version (source 'rollback'). */

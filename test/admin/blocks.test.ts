@@ -161,3 +161,46 @@ describe('creating and deleting blocks', () => {
     ]);
   });
 });
+
+describe('the audit row of a block write', () => {
+  it('commits with the write: when it cannot be stored, the create, update, rollback or delete is undone', async () => {
+    await api.post<BlockOut>(shared, { label: 'garden', value: 'Roses by the gate.' });
+    const before = (await api.get<Page<BlockOut>>(shared)).body.data;
+    const household = before.find((block) => block.label === 'household')!;
+    // The audit log refuses every row, as a full disk or a broken constraint would.
+    await db.prisma.$executeRawUnsafe(
+      `CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit log unavailable'; END $$`,
+    );
+    await db.prisma.$executeRawUnsafe(
+      'CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_audit()',
+    );
+    try {
+      const ifMatch = { headers: { 'if-match': String(household.version) } };
+      const writes = await Promise.all([
+        api.patch(`${shared}/household`, { value: 'Unaudited.' }, ifMatch),
+        api.post(`${shared}/household/rollback`, { toVersion: 1 }),
+        api.post(shared, { label: 'unaudited', value: 'x' }),
+        api.delete(`${shared}/garden`),
+      ]);
+      expect(writes.map((write) => write.status)).toEqual([500, 500, 500, 500]);
+    } finally {
+      await db.prisma.$executeRawUnsafe('DROP TRIGGER refuse_audit ON audit_events');
+      await db.prisma.$executeRawUnsafe('DROP FUNCTION refuse_audit');
+    }
+    expect((await api.get<Page<BlockOut>>(shared)).body.data).toEqual(before);
+    const revisions = await db.prisma.blockRevision.count({ where: { blockId: household.id } });
+    expect(revisions).toBe(household.version);
+
+    const audited = await api.patch<BlockOut>(
+      `${shared}/household`,
+      { value: 'Audited.' },
+      { headers: { 'if-match': String(household.version) } },
+    );
+    expect(audited.status).toBe(200);
+    const rows = await db.prisma.auditEvent.findMany({
+      where: { resourceId: household.id, action: 'block.update' },
+      orderBy: { createdAt: 'asc' },
+    });
+    expect(rows.at(-1)).toMatchObject({ actor: keyId, details: { label: 'household', fields: ['value'] } });
+  });
+});

@@ -146,7 +146,7 @@ describe('consolidation after a crash', () => {
     expect(stub.chatRequests()).toHaveLength(requestsBefore);
     expect(await consolidationRecords(callId)).toEqual({ revisions: 2, passages: 1 });
     const revisionsOfStep0 = await db.prisma.blockRevision.count({
-      where: { callId, actor: `consolidation:${callId}:0` },
+      where: { callId, idempotencyKey: `consolidation:${callId}:0` },
     });
     expect(revisionsOfStep0).toBe(1);
     expect(await consolidateCall(deps, callId)).toBe('already_consolidated');

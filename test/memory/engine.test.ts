@@ -11,7 +11,7 @@ import {
   type MemoryEngine,
 } from '../../src/memory/index.js';
 import { createTestDatabase } from '../support/database.js';
-import { hashEmbedder, type SeededHousehold, scopeOf, seedHousehold } from './helpers.js';
+import { hashEmbedder, newCall, type SeededHousehold, scopeOf, seedHousehold } from './helpers.js';
 
 let db: Database;
 let memory: MemoryEngine;
@@ -120,6 +120,43 @@ describe('block change events', () => {
     expect(heardA).toEqual([change.version, change.version + 1]);
     await instanceA.close();
     await instanceB.close();
+  });
+});
+
+describe('idempotency keys', () => {
+  it('apply an edit or an archival insert once: a re-run with the same key writes nothing and says so', async () => {
+    const callId = await newCall(db.prisma, seeded, seeded.nana);
+    const scope = scopeOf(seeded, { memberId: seeded.nana, callId });
+    const edit = {
+      name: 'core_memory_append',
+      arguments: { label: 'caller', content: 'Prefers tea at four.' },
+      scope,
+      source: 'consolidation' as const,
+      idempotencyKey: `test:${callId}:0`,
+    };
+    const fact = {
+      name: 'archival_memory_insert',
+      arguments: { content: 'The boiler was serviced in May.' },
+      scope,
+      source: 'consolidation' as const,
+      idempotencyKey: `test:${callId}:1`,
+    };
+    expect(await memory.runTool(edit)).toMatchObject({ ok: true, output: expect.stringContaining('Appended') });
+    expect(await memory.runTool(fact)).toMatchObject({ ok: true });
+    expect(await memory.runTool(edit)).toEqual({
+      ok: true,
+      output: 'This edit of block "caller" was already applied; nothing changed.',
+    });
+    expect(await memory.runTool(fact)).toMatchObject({ ok: true });
+
+    const block = await memory.getBlock({ householdId: seeded.householdId, memberId: seeded.nana, label: 'caller' });
+    expect(block.value.match(/Prefers tea at four\./g)).toHaveLength(1);
+    const revisions = await db.prisma.blockRevision.findMany({ where: { callId } });
+    expect(revisions.map((revision) => [revision.idempotencyKey, revision.actor])).toEqual([
+      [edit.idempotencyKey, null],
+    ]);
+    const passages = await db.prisma.passage.findMany({ where: { sourceCallId: callId } });
+    expect(passages.map((passage) => passage.idempotencyKey)).toEqual([fact.idempotencyKey]);
   });
 });
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
 import { createMemoryEngine, type Embedder, type MemoryEngine, type SessionScope } from '../../src/memory/index.js';
 import { createTestDatabase } from '../support/database.js';
-import { hashEmbedder, type SeededHousehold, scopeOf, seedHousehold } from './helpers.js';
+import { hashEmbedder, newCall, type SeededHousehold, scopeOf, seedHousehold } from './helpers.js';
 
 let db: Database;
 let memory: MemoryEngine;
@@ -104,5 +104,35 @@ describe('appendMessage', () => {
       toolCallId: 'call_1',
       toolArgs: { label: 'household', old_content: '', notes: ['ab', 1, null] },
     });
+  });
+});
+
+describe('transcript', () => {
+  it("is one call's messages in the order they were said, filtered by role, and the latest ones past the limit", async () => {
+    const callId = await newCall(db.prisma, seeded, seeded.nana);
+    const scope = scopeOf(seeded, { memberId: seeded.nana, callId });
+    const lines = ['Hello.', 'Hello Nana.', 'The cat is Miso.', 'Noted.'];
+    for (const [index, content] of lines.entries()) {
+      await memory.appendMessage({ scope, role: index % 2 === 0 ? 'user' : 'assistant', content });
+      if (index === 2) {
+        await memory.appendMessage({ scope, role: 'tool', content: 'Saved.', toolName: 'core_memory_append' });
+      }
+    }
+    await memory.appendMessage({ scope: nana, role: 'user', content: 'Another call.' });
+    const { householdId } = seeded;
+
+    const whole = await memory.transcript({ householdId, callId });
+    expect(whole.map((message) => [message.role, message.content])).toEqual([
+      ['user', 'Hello.'],
+      ['assistant', 'Hello Nana.'],
+      ['user', 'The cat is Miso.'],
+      ['tool', 'Saved.'],
+      ['assistant', 'Noted.'],
+    ]);
+    expect(whole[3]).toMatchObject({ toolName: 'core_memory_append', memberId: seeded.nana });
+    const spoken = await memory.transcript({ householdId, callId, roles: ['user', 'assistant'], limit: 2 });
+    expect(spoken.map((message) => message.content)).toEqual(['The cat is Miso.', 'Noted.']);
+    expect(await memory.transcript({ householdId: seeded.organizationId, callId })).toEqual([]);
+    await expect(memory.transcript({ householdId, callId, limit: 0 })).rejects.toThrow('limit must be');
   });
 });

@@ -43,11 +43,12 @@ export type {
 } from './openai-wire.js';
 export { deterministicVector } from './openai-wire.js';
 
-/** One scripted chat answer; a function computes it from the request the model was sent. */
+/**
+ * One scripted chat answer; a function computes it from the request the model was sent. `until`
+ * holds the answer back until it settles, so a test can act while the model is "thinking".
+ */
 export type ChatStep =
-  | ChatReply
-  | ErrorReply
-  | RawReply
+  | ((ChatReply | ErrorReply | RawReply) & { until?: Promise<unknown> })
   | ((request: ChatRequest) => ChatReply | ErrorReply | RawReply);
 /** One scripted embeddings answer (without a script, vectors are derived from each text). */
 export type EmbeddingStep = EmbeddingReply | ErrorReply;
@@ -143,6 +144,7 @@ export async function startOpenAIStub(options: OpenAIStubOptions = {}): Promise<
       const message = `openai-stub: no scripted chat reply left for request #${requests.length}`;
       return sendError(res, { error: { status: 400, message, code: 'stub_script_exhausted' } });
     }
+    if ('until' in step) await step.until;
     if (!(await wait(res, step.delayMs))) return;
     if ('error' in step) return sendError(res, step);
     if ('raw' in step) {

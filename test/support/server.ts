@@ -1,5 +1,5 @@
 /** The real HTTP server, with its memory engine, on a test database, on an ephemeral port. */
-import type { AdminRoute } from '../../src/admin/index.js';
+import type { TextChannel } from '../../src/calls/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { Database } from '../../src/db/index.js';
 import { createLogger } from '../../src/logger.js';
@@ -17,8 +17,8 @@ export interface TestServer {
 export interface TestServerOptions {
   /** Default: the local embedder (no network; ~290 MB once loaded). */
   embedder?: Embedder;
-  /** More `/v1` routes, built on the server's memory engine (e.g. the text channel). */
-  adminRoutes?: (memory: MemoryEngine) => AdminRoute[];
+  /** The text channel behind the `/v1` messages routes, built on the server's memory engine. */
+  conversations?: (memory: MemoryEngine) => TextChannel;
 }
 
 export async function startTestServer(
@@ -33,7 +33,7 @@ export async function startTestServer(
     logger: createLogger(config),
     db,
     memory,
-    adminRoutes: options.adminRoutes?.(memory),
+    conversations: options.conversations?.(memory),
   });
   const url = await server.listen();
   server.setReady(true);

@@ -3,7 +3,7 @@
  * engine (compare-and-swap on version, a revision per change, a change event for live calls);
  * this layer only checks that the household and member are the organization's, and audits.
  */
-import type { MemoryEngine } from '../../memory/index.js';
+import type { MemoryEngine, WithinWrite } from '../../memory/index.js';
 import type { BlockCreate, BlockOut, BlockUpdate, RevisionOut } from '../memory-schemas.js';
 import { type Keyset, nextVersionCursor, type Page, pageInMemory } from '../pagination.js';
 import { requireHousehold, requireMember } from './guards.js';
@@ -77,8 +77,8 @@ export class Blocks extends ScopedRepository {
       ...input.block,
       organizationId: this.organizationId,
       source: this.#source('block.create'),
+      withinWrite: this.#audit('block.create'),
     });
-    await this.#audit('block.create', block);
     return blockView(block);
   }
 
@@ -96,17 +96,15 @@ export class Blocks extends ScopedRepository {
       expectedVersion: input.expectedVersion,
       changes: input.changes,
       source: this.#source('block.update'),
+      withinWrite: this.#audit('block.update', { fields: Object.keys(input.changes) }),
     });
-    await this.#audit('block.update', block, { fields: Object.keys(input.changes) });
     return blockView(block);
   }
 
   /** Deletes a block; the default blocks (persona, household, caller) refuse with `ConflictError`. */
   async delete(input: { owner: BlockOwner; label: string }): Promise<void> {
     const owner = await this.#require(input.owner);
-    const block = await this.memory.getBlock({ ...owner, label: input.label });
-    await this.memory.deleteBlock({ ...owner, label: input.label });
-    await this.#audit('block.delete', block);
+    await this.memory.deleteBlock({ ...owner, label: input.label, withinWrite: this.#audit('block.delete') });
   }
 
   /** Revisions, newest first, `limit` at a time, older than version `before`. */
@@ -140,8 +138,8 @@ export class Blocks extends ScopedRepository {
       toVersion: input.toVersion,
       ...(input.expectedVersion === undefined ? {} : { expectedVersion: input.expectedVersion }),
       source: this.#source('block.rollback', 'rollback'),
+      withinWrite: this.#audit('block.rollback', { toVersion: input.toVersion }),
     });
-    await this.#audit('block.rollback', block, { toVersion: input.toVersion });
     return blockView(block);
   }
 
@@ -156,13 +154,14 @@ export class Blocks extends ScopedRepository {
     return { source, detail, actor: actorOf(this.principal) };
   }
 
-  // The engine owns the block write's transaction, so this row follows it rather than sharing it.
-  async #audit(action: string, block: BlockView, details: Record<string, unknown> = {}): Promise<void> {
-    await recordAudit(this.prisma, this.principal, {
-      action,
-      resourceType: 'block',
-      resourceId: block.id,
-      details: { householdId: block.householdId, memberId: block.memberId, label: block.label, ...details },
-    });
+  /** The audit row of a block write, written in the engine's transaction so it commits with the change. */
+  #audit(action: string, details: Record<string, unknown> = {}): WithinWrite {
+    return (tx, block) =>
+      recordAudit(tx, this.principal, {
+        action,
+        resourceType: 'block',
+        resourceId: block.id,
+        details: { householdId: block.householdId, memberId: block.memberId, label: block.label, ...details },
+      });
   }
 }

@@ -151,6 +151,8 @@ export class CoreMemoryTools {
     const size = `it now has ${block.value.length} of ${block.charLimit} characters.`;
     if (outcome.kind === 'unchanged')
       return { ok: true, output: `Block "${block.label}" already says exactly that; nothing changed.` };
+    if (outcome.kind === 'replayed')
+      return { ok: true, output: `This edit of block "${block.label}" was already applied; nothing changed.` };
     const from = block.version - 1;
     const seenBefore = this.#seen.get(scope, block.id);
     const unseenChange = outcome.attempts > 1 || (seenBefore !== undefined && seenBefore !== from);

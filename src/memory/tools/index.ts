@@ -37,7 +37,7 @@ export class MemoryToolRunner {
       core_memory_append: (args, scope, source) => core.append(args, { scope, source }),
       core_memory_replace: (args, scope, source) => core.replace(args, { scope, source }),
       memory_rethink: (args, scope, source) => core.rethink(args, { scope, source }),
-      archival_memory_insert: (args, scope) => search.archivalInsert(args, scope),
+      archival_memory_insert: (args, scope, source) => search.archivalInsert(args, scope, source.idempotencyKey),
       archival_memory_search: (args, scope) => search.archivalSearch(args, scope),
       conversation_search: (args, scope) => search.conversationSearch(args, scope),
     };
@@ -49,7 +49,7 @@ export class MemoryToolRunner {
     arguments: unknown;
     scope: SessionScope;
     source?: 'agent_tool' | 'consolidation';
-    actor?: string;
+    idempotencyKey?: string;
   }): Promise<ToolResult> {
     const { name, scope } = input;
     if (!isMemoryToolName(name)) {
@@ -64,7 +64,7 @@ export class MemoryToolRunner {
         detail: name,
         callId: scope.callId,
         memberId: scope.memberId,
-        actor: input.actor ?? null,
+        idempotencyKey: input.idempotencyKey ?? null,
       });
     } catch (error) {
       if (error instanceof HearthError && error.httpStatus < 500) return { ok: false, output: error.message };

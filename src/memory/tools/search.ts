@@ -33,7 +33,11 @@ export class SearchTools {
     this.#archival = options.archival;
   }
 
-  async archivalInsert(args: ToolArguments<'archival_memory_insert'>, scope: SessionScope): Promise<ToolResult> {
+  async archivalInsert(
+    args: ToolArguments<'archival_memory_insert'>,
+    scope: SessionScope,
+    idempotencyKey?: string | null,
+  ): Promise<ToolResult> {
     if (args.content.trim() === '') return { ok: false, output: 'content is empty; write the fact to save' };
     if (args.scope === 'caller' && scope.memberId === null) {
       return {
@@ -48,6 +52,7 @@ export class SearchTools {
       text: args.content,
       tags: args.tags ?? [],
       sourceCallId: scope.callId,
+      idempotencyKey,
     });
     const tagged = passage.tags.length > 0 ? ` with tags ${passage.tags.join(', ')}` : '';
     return { ok: true, output: `Saved to archival memory${tagged}.` };

@@ -1,12 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import {
-  Conversations,
-  consolidationJob,
-  conversationRoutes,
-  createModelProvider,
-  END_IDLE_CONVERSATION_JOB,
-} from '../../src/agent/index.js';
+import { consolidationJob, createModelProvider } from '../../src/agent/index.js';
+import { CallLifecycle, END_IDLE_CALL_JOB, TextChannel } from '../../src/calls/index.js';
 import type { Database } from '../../src/db/index.js';
 import { createQueue, type JobQueue } from '../../src/jobs/index.js';
 import { createLogger } from '../../src/logger.js';
@@ -62,6 +57,12 @@ function agentOn(memory: MemoryEngine) {
   return { prisma: db.prisma, memory, provider, logger, maxSteps: 4 };
 }
 
+/** A text channel (an instance of the service) on its own call lifecycle. */
+function textChannel(memory: MemoryEngine, idleSeconds = 3600) {
+  const calls = new CallLifecycle({ prisma: db.prisma, memory, queue, logger, idleSeconds });
+  return { calls, conversations: new TextChannel({ ...agentOn(memory), calls }) };
+}
+
 beforeAll(async () => {
   db = await createTestDatabase();
   stub = await startOpenAIStub();
@@ -72,11 +73,11 @@ beforeAll(async () => {
     {},
     {
       embedder: hashEmbedder(),
-      adminRoutes: (memory) => conversationRoutes(new Conversations({ ...agentOn(memory), queue, idleSeconds: 3600 })),
+      conversations: (memory) => textChannel(memory).conversations,
     },
   );
   await queue.register(consolidationJob(agentOn(server.memory)));
-  await queue.register({ name: END_IDLE_CONVERSATION_JOB, schema: z.object({ callId: z.uuid() }) });
+  await queue.register({ name: END_IDLE_CALL_JOB, schema: z.object({ callId: z.uuid() }) });
   key = await createOrganization('Text channel');
   const household = await call('POST', '/v1/households', { name: 'The Okafors', timezone: 'Europe/London' });
   householdId = household.body.id as string;
@@ -233,15 +234,15 @@ describe('POST /v1/households/:householdId/messages', () => {
   });
 });
 
-describe('endIfIdle', () => {
+describe('the idle check', () => {
   it('keeps a conversation that spoke recently, ends one quiet for the idle time, then has nothing to do', async () => {
-    const quick = new Conversations({ ...agentOn(server.memory), queue, idleSeconds: 1 });
+    const quick = textChannel(server.memory, 1);
     stub.queueChat({ text: 'Hello Chidi.' });
-    const { conversationId } = await quick.send({ householdId, memberId: chidi, text: 'Hi there.' });
-    expect(await quick.endIfIdle({ conversationId })).toBe('active');
+    const { conversationId } = await quick.conversations.send({ householdId, memberId: chidi, text: 'Hi there.' });
+    expect(await quick.calls.endIfIdle({ callId: conversationId })).toBe('active');
 
     stub.queueChat({ text: 'Chidi said hi and left.' });
-    await vi.waitFor(async () => expect(await quick.endIfIdle({ conversationId })).toBe('ended'), {
+    await vi.waitFor(async () => expect(await quick.calls.endIfIdle({ callId: conversationId })).toBe('ended'), {
       timeout: 10_000,
       interval: 250,
     });
@@ -253,7 +254,7 @@ describe('endIfIdle', () => {
         }),
       { timeout: 20_000, interval: 100 },
     );
-    expect(await quick.endIfIdle({ conversationId })).toBe('gone');
+    expect(await quick.calls.endIfIdle({ callId: conversationId })).toBe('gone');
   });
 });
 
@@ -306,7 +307,7 @@ describe('one conversation, one turn at a time', () => {
 
 describe('two instances serving one conversation', () => {
   it('take turns (the second gets 409 mid-reply), and each continues with the turns the other answered', async () => {
-    const other = new Conversations({ ...agentOn(server.memory), queue, idleSeconds: 3600 });
+    const other = textChannel(server.memory).conversations;
     const { conversationId, slow } = await conversationMidReply();
     await expect(other.send({ householdId, memberId: nana, text: 'Hurry!', conversationId })).rejects.toThrow(
       'still answering',
@@ -323,5 +324,44 @@ describe('two instances serving one conversation', () => {
     });
     // The first instance's cached session picked up the turn the other answered.
     expect(JSON.stringify(stub.chatRequests().at(-1)?.messages)).toContain('Answered by the other instance.');
+  });
+});
+
+/** A household of its own with one member, for a test that deletes it. */
+async function doomedHousehold() {
+  const householdId = (await call('POST', '/v1/households', { name: 'The Doomed' })).body.id as string;
+  const memberId = (await call('POST', `/v1/households/${householdId}/members`, { name: 'Dana' })).body.id as string;
+  return { householdId, memberId };
+}
+
+/** Sends a message to a new household, deletes the household while the model answers, then lets the model answer. */
+async function deletedMidReply(answer: Parameters<OpenAIStub['queueChat']>[0]) {
+  const { householdId: doomed, memberId } = await doomedHousehold();
+  let answerNow!: () => void;
+  stub.queueChat({ ...answer, until: new Promise<void>((resolve) => (answerNow = resolve)) });
+  const reply = call('POST', `/v1/households/${doomed}/messages`, { memberId, text: 'Hello.' });
+  await vi.waitFor(() => expect(stub.chatRequests()).toHaveLength(1), { timeout: 10_000, interval: 20 });
+  const deleted = await fetch(`${server.url}/v1/households/${doomed}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${key}` },
+  });
+  expect(deleted.status).toBe(204);
+  answerNow();
+  return reply;
+}
+
+describe('a household deleted while its agent answers', () => {
+  it('answers the message with a 404 in the error shape', async () => {
+    expect(await deletedMidReply({ text: 'Too late.' })).toEqual({
+      status: 404,
+      body: { error: { code: 'not_found', message: expect.stringContaining('no longer exists') } },
+    });
+  });
+
+  it("reports the model's own failure, not the lease release that follows it", async () => {
+    expect(await deletedMidReply({ error: { status: 400, message: 'Unsupported parameter.' } })).toMatchObject({
+      status: 502,
+      body: { error: { code: 'upstream_error' } },
+    });
   });
 });

@@ -1,19 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Conversations, consolidationJob, idleConversationJob } from '../../src/agent/index.js';
+import { consolidationJob } from '../../src/agent/index.js';
+import { CallLifecycle, idleCallJob, TextChannel } from '../../src/calls/index.js';
 import { createQueue, type JobQueue } from '../../src/jobs/index.js';
-import { type AgentFixture, openAgentFixture, silentLogger } from './fixture.js';
+import { type AgentFixture, openAgentFixture, silentLogger } from '../agent/fixture.js';
 
 let fixture: AgentFixture;
 let queue: JobQueue;
-let conversations: Conversations;
+let conversations: TextChannel;
 
 beforeAll(async () => {
   fixture = await openAgentFixture();
   queue = createQueue({ db: fixture.db, logger: silentLogger, pollingIntervalSeconds: 0.5 });
   await queue.start();
-  conversations = new Conversations({ ...fixture.agent, queue, idleSeconds: 1 });
+  const calls = new CallLifecycle({ ...fixture.agent, queue, idleSeconds: 1 });
+  conversations = new TextChannel({ ...fixture.agent, calls });
   await queue.register(consolidationJob(fixture.agent));
-  await queue.register(idleConversationJob(conversations));
+  await queue.register(idleCallJob(calls));
 });
 afterAll(async () => {
   await queue.stop();

@@ -1,14 +1,12 @@
 /**
- * The text channel over the admin API: an operator's key speaks as a member of one of its
- * households. Mounted with the admin routes, so it has their auth, tenancy, rate limit,
- * validation and OpenAPI entry.
+ * Routes: the text channel, where an operator's key speaks as a member of one of its households.
+ * Thin: the routes check the household and member are the organization's, then call the channel.
  */
 import { z } from 'zod';
-import { type AdminRoute, defineRoute } from '../admin/index.js';
-import { storedText } from '../admin/schemas.js';
-import type { Conversations } from './conversations.js';
-
-const householdParams = z.object({ householdId: z.uuid().describe('Household id') });
+import type { TextChannel } from '../../calls/index.js';
+import { type AdminRoute, defineRoute } from '../route.js';
+import { storedText } from '../schemas.js';
+import { householdParams } from './params.js';
 
 const messageBody = z.strictObject({
   memberId: z.uuid().describe('The member speaking'),
@@ -38,7 +36,7 @@ const replySchema = z
   .meta({ id: 'AgentReply' });
 
 /** `POST /v1/households/:householdId/messages` and `…/conversations/:conversationId/end`. */
-export function conversationRoutes(conversations: Conversations): AdminRoute[] {
+export function conversationRoutes(conversations: TextChannel): AdminRoute[] {
   return [
     defineRoute({
       method: 'post',
