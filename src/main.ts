@@ -56,7 +56,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   });
 
   startup = (async () => {
-    const applied = await services.start();
+    const applied = await services.start({ maintenance: true });
     if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
     if (db.kind === 'pglite' && config.HEARTH_DEMO_SEED && (await db.prisma.organization.count()) === 0) {
       const seed = await seedDemo({ prisma: db.prisma, memory });

@@ -39,9 +39,10 @@ export interface Services {
   /**
    * Applies pending migrations; then, unless `jobs` is false (a command that needs only the
    * database and memory), starts the job queue with its handlers and queues any ended call
-   * still waiting for consolidation. Returns the migrations applied.
+   * still waiting for consolidation. `maintenance` (for the long-running server) refreshes the
+   * embedded database's planner statistics now and every ten minutes. Returns the migrations applied.
    */
-  start(options?: { jobs?: boolean }): Promise<string[]>;
+  start(options?: { jobs?: boolean; maintenance?: boolean }): Promise<string[]>;
   /** Stops the queue (running jobs finish or are retried later), the engine's listeners, then the database. */
   close(): Promise<void>;
 }
@@ -77,6 +78,7 @@ export async function openServices({ config, logger }: { config: Config; logger:
   const conversations = new TextChannel({ ...agent, calls });
   let queueStarted = false;
   let maintenance: NodeJS.Timeout | undefined;
+  let analyzing: Promise<unknown> = Promise.resolve();
   return {
     config,
     logger,
@@ -86,27 +88,33 @@ export async function openServices({ config, logger }: { config: Config; logger:
     queue,
     calls,
     conversations,
-    async start({ jobs = true } = {}) {
+    async start({ jobs = true, maintenance: maintain = false } = {}) {
       const applied = await applyMigrations(db);
-      if (db.kind === 'pglite') {
+      if (jobs) {
+        await queue.start();
+        queueStarted = true;
+        await queue.register(consolidationJob(agent));
+        await queue.register(idleCallJob(calls));
+        const waiting = await enqueueUnconsolidated({ prisma: db.prisma, queue });
+        if (waiting > 0) logger.info({ calls: waiting }, 'queued consolidation of ended calls that had none');
+      }
+      if (maintain && db.kind === 'pglite') {
         // PGlite has no autovacuum: without fresh statistics the planner skips the vector
         // indexes and scans every message (measured: recall search 3x slower; npm run bench).
-        const analyze = () =>
-          db.prisma.$executeRaw`ANALYZE`.catch((error: unknown) => logger.warn({ err: error }, 'ANALYZE failed'));
-        await analyze();
+        // Not awaited: statistics persist in the data directory, so start-up need not wait for new ones.
+        const analyze = () => {
+          analyzing = db.prisma.$executeRaw`ANALYZE`.catch((error: unknown) =>
+            logger.warn({ err: error }, 'ANALYZE failed'),
+          );
+        };
+        analyze();
         maintenance = setInterval(analyze, ANALYZE_EVERY_MS).unref();
       }
-      if (!jobs) return applied;
-      await queue.start();
-      queueStarted = true;
-      await queue.register(consolidationJob(agent));
-      await queue.register(idleCallJob(calls));
-      const waiting = await enqueueUnconsolidated({ prisma: db.prisma, queue });
-      if (waiting > 0) logger.info({ calls: waiting }, 'queued consolidation of ended calls that had none');
       return applied;
     },
     async close() {
       clearInterval(maintenance);
+      await analyzing;
       try {
         if (queueStarted) await queue.stop();
       } finally {

@@ -49,10 +49,11 @@ export interface AdminRouterOptions {
 
 export interface AdminApi {
   readonly router: express.Router;
+  /** Built on first use: it costs a quarter of a second that start-up need not pay. */
   readonly document: OpenApiDocument;
 }
 
-/** Builds the router and its OpenAPI document; a route defined twice is a start-up error. */
+/** Builds the router (its OpenAPI document when first asked for); a route defined twice is a start-up error. */
 export function createAdminRouter(options: AdminRouterOptions): AdminApi {
   const { prisma, memory } = options;
   const routes = [...ADMIN_ROUTES, ...(options.conversations ? conversationRoutes(options.conversations) : [])];
@@ -63,13 +64,18 @@ export function createAdminRouter(options: AdminRouterOptions): AdminApi {
     seen.add(key);
   }
 
-  const document = buildOpenApiDocument({ routes });
-  const docsPage = renderDocsPage(document);
+  let document: OpenApiDocument | undefined;
+  let docsPage: string | undefined;
+  const documented = () => {
+    document ??= buildOpenApiDocument({ routes });
+    return document;
+  };
   const router = express.Router();
   router.get(OPENAPI_PATH, (_req, res) => {
-    res.json(document);
+    res.json(documented());
   });
   router.get(DOCS_PATH, (_req, res) => {
+    docsPage ??= renderDocsPage(documented());
     res.type('html').send(docsPage);
   });
 
@@ -92,5 +98,10 @@ export function createAdminRouter(options: AdminRouterOptions): AdminApi {
       else res.json(reply.body);
     });
   }
-  return { router, document };
+  return {
+    router,
+    get document() {
+      return documented();
+    },
+  };
 }

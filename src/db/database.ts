@@ -5,13 +5,11 @@
  * (the queue's backend, the data-directory lock).
  */
 
-import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { UnavailableError } from '../errors.js';
 import { PrismaClient } from './generated/client.js';
 import { type DataDirLock, lockDataDir } from './lock.js';
-import { type MigrationSession, pgliteMigrationSession, postgresMigrationSession } from './migration-session.js';
-import { openPGlite, type PGlite } from './pglite.js';
+import type { MigrationSession } from './migration-session.js';
+import type { PGlite } from './pglite.js';
 
 export type DatabaseTarget =
   | { kind: 'postgres'; url: string; connectTimeoutMs?: number }
@@ -22,7 +20,7 @@ export interface Database {
   readonly kind: DatabaseTarget['kind'];
   readonly prisma: PrismaClient;
   /** Adapters for one schema-engine session (migrations, drift check); release it when done. */
-  migrationSession(): MigrationSession;
+  migrationSession(): Promise<MigrationSession>;
   /** The embedded engine itself (for pg-boss's PGlite backend); undefined on Postgres. */
   readonly pglite: PGlite | undefined;
   /** The Postgres connection string; undefined when embedded. */
@@ -49,7 +47,9 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   return target.kind === 'postgres' ? openPostgres(target) : openEmbedded(target);
 }
 
+// Each engine's driver is imported when that engine is opened: a command pays only for its own.
 async function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }>): Promise<Database> {
+  const { PrismaPg } = await import('@prisma/adapter-pg');
   const timeoutMs = target.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const adapter = new PrismaPg({ connectionString: target.url, connectionTimeoutMillis: timeoutMs });
   const prisma = new PrismaClient({ adapter });
@@ -57,7 +57,8 @@ async function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }
   const database: Database = {
     kind: 'postgres',
     prisma,
-    migrationSession: () => postgresMigrationSession(target.url, timeoutMs),
+    migrationSession: async () =>
+      (await import('./migration-session.js')).postgresMigrationSession(target.url, timeoutMs),
     pglite: undefined,
     url: target.url,
     async ping() {
@@ -79,6 +80,10 @@ async function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }
 }
 
 async function openEmbedded(target: Extract<DatabaseTarget, { kind: 'pglite' }>): Promise<Database> {
+  const [{ PrismaPGlite }, { openPGlite }] = await Promise.all([
+    import('pglite-prisma-adapter'),
+    import('./pglite.js'),
+  ]);
   let lock: DataDirLock | undefined;
   if (target.dataDir) lock = lockDataDir(target.dataDir);
   let pglite: PGlite;
@@ -96,7 +101,7 @@ async function openEmbedded(target: Extract<DatabaseTarget, { kind: 'pglite' }>)
   return {
     kind: 'pglite',
     prisma,
-    migrationSession: () => pgliteMigrationSession(pglite),
+    migrationSession: async () => (await import('./migration-session.js')).pgliteMigrationSession(pglite),
     pglite,
     url: undefined,
     async ping() {

@@ -58,7 +58,7 @@ export async function readMigrations(migrationsDir = MIGRATIONS_DIR): Promise<Mi
 export async function applyMigrations(db: Database, files: SchemaFiles = {}): Promise<string[]> {
   const migrationsList = await readMigrations(files.migrationsDir);
   if ((await pendingIn(db, migrationsList)).length === 0) return [];
-  return withSchemaEngine(db.migrationSession(), await readSchema(files.schemaPath), async (engine) => {
+  return withSchemaEngine(await db.migrationSession(), await readSchema(files.schemaPath), async (engine) => {
     try {
       const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters: NO_FILTER });
       return appliedMigrationNames;
@@ -109,7 +109,7 @@ export async function migrationsDrift(files: SchemaFiles = {}): Promise<string> 
   const migrations = await readMigrations(files.migrationsDir);
   const scratch = await openDatabase({ kind: 'pglite' });
   try {
-    return await withSchemaEngine(scratch.migrationSession(), schema, async (engine) => {
+    return await withSchemaEngine(await scratch.migrationSession(), schema, async (engine) => {
       const result = await engine.diff({
         from: { tag: 'migrations', ...migrations },
         to: { tag: 'schemaDatamodel', files: [schema] },

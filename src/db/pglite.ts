@@ -2,6 +2,10 @@
  * The embedded database: PGlite (Postgres compiled to WebAssembly) with pgvector. PGlite is
  * single-session, so everything — Prisma, migrations, the job queue — goes through one instance.
  */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 
@@ -14,11 +18,29 @@ export interface OpenPGliteOptions {
   template?: Blob;
 }
 
-/** Opens a PGlite instance with the `vector` extension loaded. */
+/**
+ * An empty cluster, as Postgres's initdb leaves it, which the build writes once (scripts/build.mjs):
+ * initdb costs seconds in WebAssembly, unpacking its result a fraction of that. Without the file,
+ * PGlite runs initdb itself.
+ */
+const EMPTY_CLUSTER_PATH = fileURLToPath(new URL('../../dist/empty-cluster.tar.gz', import.meta.url));
+let emptyCluster: Promise<Blob | undefined> | undefined;
+
+function readEmptyCluster(): Promise<Blob | undefined> {
+  emptyCluster ??= readFile(EMPTY_CLUSTER_PATH).then(
+    (bytes) => new Blob([bytes], { type: 'application/x-gzip' }),
+    () => undefined,
+  );
+  return emptyCluster;
+}
+
+/** Opens a PGlite instance with the `vector` extension loaded; a new database starts from the empty cluster. */
 export async function openPGlite(options: OpenPGliteOptions = {}): Promise<PGlite> {
+  const created = !options.dataDir || !existsSync(path.join(options.dataDir, 'PG_VERSION'));
+  const template = options.template ?? (created ? await readEmptyCluster() : undefined);
   const pglite = new PGlite({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    ...(options.template ? { loadDataDir: options.template } : {}),
+    ...(template ? { loadDataDir: template } : {}),
     extensions: { vector },
   });
   await pglite.waitReady;

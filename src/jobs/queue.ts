@@ -13,6 +13,8 @@ import type { Logger } from '../logger.js';
 const DEFAULT_POLLING_INTERVAL_SECONDS = 2;
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 const JOB_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+/** No cron schedules are used: without the scheduler, start-up skips its queries (~0.2 s on PGlite). */
+const BOSS_OPTIONS = { useListenNotify: true, schedule: false } as const;
 
 /** A job as its handler gets it. `signal` aborts when the queue stops or the job expires. */
 export interface QueuedJob<T> {
@@ -115,10 +117,10 @@ class PgBossQueue implements JobQueue {
     }
     if (db.kind === 'pglite') {
       if (!db.pglite) throw new RangeError('An embedded database must expose its PGlite instance');
-      this.#boss = new PgBoss({ db: fromPglite(db.pglite), backend: 'pglite', useListenNotify: true });
+      this.#boss = new PgBoss({ db: fromPglite(db.pglite), backend: 'pglite', ...BOSS_OPTIONS });
     } else {
       if (!db.url) throw new RangeError('A Postgres database must expose its connection string');
-      this.#boss = new PgBoss({ connectionString: db.url, backend: 'postgres', useListenNotify: true });
+      this.#boss = new PgBoss({ connectionString: db.url, backend: 'postgres', ...BOSS_OPTIONS });
     }
     // pg-boss is an EventEmitter: an 'error' without a listener would crash the process.
     this.#boss.on('error', (error) => this.#logger.error({ err: error }, 'job queue error'));

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../../src/db/index.js';
-import { migratedDataDir, runHearth, spawnHearth } from '../support/cli.js';
+import { demoDataDir, migratedDataDir, runHearth, spawnHearth } from '../support/cli.js';
 import { type OpenAIStub, startOpenAIStub } from '../support/openai-stub.js';
 
 let stub: OpenAIStub;
@@ -13,16 +13,12 @@ afterAll(() => stub.close());
 
 describe('hearth chat', () => {
   it('holds a conversation that changes memory, and a second session (another member) sees it', async () => {
-    const env = {
-      HEARTH_DATA_DIR: migratedDataDir(),
-      OPENAI_API_KEY: 'sk-test',
-      OPENAI_BASE_URL: stub.url,
-    };
-    const seeded = await runHearth(['seed', '--demo'], env);
-    expect(seeded.code).toBe(0);
-    const householdId = /household\s+(\S+)/.exec(seeded.stdout)?.[1];
-    const [grandmother, son] = /members\s+(\S+), (\S+)/.exec(seeded.stdout)?.slice(1) ?? [];
-    expect(householdId && grandmother && son).toBeTruthy();
+    const {
+      dataDir,
+      householdId,
+      memberIds: [grandmother, son],
+    } = demoDataDir();
+    const env = { HEARTH_DATA_DIR: dataDir, OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: stub.url };
 
     stub.queueChat(
       {
@@ -72,15 +68,16 @@ describe('hearth chat', () => {
   });
 
   it('leaves at once on Ctrl-C mid-reply: ends the conversation, queues its consolidation, releases the database', async () => {
-    const dataDir = migratedDataDir();
+    const {
+      dataDir,
+      householdId,
+      memberIds: [member],
+    } = demoDataDir();
     const env = { HEARTH_DATA_DIR: dataDir, OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: stub.url };
-    const seeded = await runHearth(['seed', '--demo'], env);
-    const householdId = /household\s+(\S+)/.exec(seeded.stdout)?.[1] ?? '';
-    const member = /members\s+(\S+),/.exec(seeded.stdout)?.[1] ?? '';
 
     stub.reset();
     stub.queueChat({ text: 'This reply comes far too late.', delayMs: 20_000 });
-    const child = spawnHearth(['chat', '--household', householdId, '--member', member], env);
+    const child = spawnHearth(['chat', '--household', householdId, '--member', member!], env);
     child.stdin.write('Tell me a long story.\n');
     await vi.waitFor(() => expect(stub.chatRequests()).toHaveLength(1), { timeout: 20_000, interval: 100 });
     child.kill('SIGINT');

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/index.js';
@@ -7,42 +7,40 @@ import { freshDataDir, migratedDataDir, runHearth, startHearth } from '../suppor
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const API_KEY = /hth_[a-z2-7]{12}_[A-Za-z0-9_-]{43}/;
 
+/** Runs `hearth <args>` and lists the modules it loaded, to see what a command pays for at start-up. */
+async function runTraced(args: string[], env: Record<string, string>) {
+  const file = path.join(freshDataDir(), 'imports.txt');
+  const result = await runHearth(args, env, '', { traceImportsTo: file });
+  return { ...result, loaded: readFileSync(file, 'utf8') };
+}
+const SCHEMA_ENGINE = '@prisma/schema-engine-wasm';
+const EMBEDDINGS = '@energetic-ai/';
+
 describe('hearth CLI on the embedded database', () => {
-  it('migrate applies the migrations once; a second run is a no-op', async () => {
+  it('migrate applies the migrations once; a second run is a no-op that never loads the schema engine', async () => {
     const env = { HEARTH_DATA_DIR: freshDataDir() };
-    const first = await runHearth(['migrate'], env);
+    const first = await runTraced(['migrate'], env);
     expect(first).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Applied \d+_init/) });
-    const second = await runHearth(['migrate'], env);
+    expect(first.loaded).toContain(SCHEMA_ENGINE);
+    const second = await runTraced(['migrate'], env);
     expect(second).toMatchObject({ code: 0, stdout: 'Database is up to date; no migration applied.\n' });
+    expect(second.loaded).not.toContain(SCHEMA_ENGINE);
   });
 
-  it('loads the schema engine only to migrate, and the embedding model only to embed', async () => {
-    const loaded = async (args: string[], dataDir: string) => {
-      const file = path.join(dataDir, 'imports.txt');
-      const result = await runHearth(args, { HEARTH_DATA_DIR: dataDir }, '', { traceImportsTo: file });
-      expect(result.code).toBe(0);
-      return readFileSync(file, 'utf8');
-    };
-    const SCHEMA_ENGINE = '@prisma/schema-engine-wasm';
-    const EMBEDDINGS = '@energetic-ai/';
-
-    const migrating = await loaded(['migrate'], freshDataDir());
-    expect(migrating).toContain(SCHEMA_ENGINE);
-
-    const creating = await loaded(['org', 'create', 'Sunrise Care'], migratedDataDir());
-    expect(creating).toContain('/dist/admin/organizations.js');
-    expect(creating).not.toContain(SCHEMA_ENGINE);
-    expect(creating).not.toContain(EMBEDDINGS);
-
-    const help = await loaded(['--help'], freshDataDir());
-    expect(help).toContain('commander');
-    expect(help).not.toContain('/dist/db/');
+  it('--help loads the command line parser alone', async () => {
+    const help = await runTraced(['--help'], { HEARTH_DATA_DIR: freshDataDir() });
+    expect(help).toMatchObject({ code: 0, stdout: expect.stringContaining('org') });
+    expect(help.loaded).toContain('commander');
+    expect(help.loaded).not.toContain('/dist/db/');
   });
 
   it('org create prints the id; apikey create prints the key once and stores only its hash', async () => {
     const dataDir = migratedDataDir();
-    const org = await runHearth(['org', 'create', 'Sunrise Care'], { HEARTH_DATA_DIR: dataDir });
+    const org = await runTraced(['org', 'create', 'Sunrise Care'], { HEARTH_DATA_DIR: dataDir });
     expect(org.code).toBe(0);
+    // Neither the schema engine nor the embedding model: nothing to migrate, nothing to embed.
+    expect(org.loaded).not.toContain(SCHEMA_ENGINE);
+    expect(org.loaded).not.toContain(EMBEDDINGS);
     const organizationId = org.stdout.trim();
     expect(organizationId).toMatch(UUID);
 
@@ -101,10 +99,15 @@ describe('hearth CLI on the embedded database', () => {
     } finally {
       expect(await server.stop()).toBe(0);
     }
-    // The lock went with the server: the next start works, and seeds nothing new.
-    const restarted = await startHearth(env);
-    expect(restarted.output()).not.toMatch(API_KEY);
-    expect(await restarted.stop()).toBe(0);
+    expect(existsSync(path.join(env.HEARTH_DATA_DIR, 'hearth.lock'))).toBe(false);
+  });
+
+  it('serve on a database that has an organization seeds nothing', async () => {
+    const env = { HEARTH_DATA_DIR: migratedDataDir(), PORT: '0', HOST: '127.0.0.1' };
+    expect((await runHearth(['org', 'create', 'Sunrise Care'], env)).code).toBe(0);
+    const server = await startHearth(env);
+    expect(server.output()).not.toMatch(API_KEY);
+    expect(await server.stop()).toBe(0);
   });
 });
 

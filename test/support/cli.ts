@@ -29,6 +29,14 @@ export function migratedDataDir(): string {
   return dir;
 }
 
+/** A data directory with the demo organization seeded, as after `hearth seed --demo`, and its ids. */
+export function demoDataDir(): { dataDir: string; householdId: string; memberIds: string[] } {
+  const { dir, householdId, memberIds } = inject('pgliteDemo');
+  const dataDir = freshDataDir();
+  cpSync(dir, dataDir, { recursive: true });
+  return { dataDir, householdId, memberIds };
+}
+
 /** Environment for a child: ours minus what would point it at another database. */
 export function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const { DATABASE_URL: _url, HEARTH_DATA_DIR: _dir, ...rest } = process.env;

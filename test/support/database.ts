@@ -40,7 +40,7 @@ export const TEST_ENGINES: Array<'pglite' | 'postgres'> = process.env.TEST_DATAB
 /** An empty, unmigrated database on `engine`, for tests of migrations. */
 export async function openEmptyDatabase(engine: 'pglite' | 'postgres'): Promise<Database> {
   const url = process.env.TEST_DATABASE_URL;
-  if (engine === 'pglite') return openPGliteFrom(inject('pgliteEmptyPath'));
+  if (engine === 'pglite') return openDatabase({ kind: 'pglite' });
   if (!url) throw new Error('TEST_DATABASE_URL is not set');
   return openPostgresCopy(url, 'template0');
 }

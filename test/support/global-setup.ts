@@ -9,16 +9,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
+import { seedDemo } from '../../src/admin/index.js';
 import { applyMigrations, type Database, openDatabase } from '../../src/db/index.js';
+import { createEmbedder, createMemoryEngine } from '../../src/memory/index.js';
 import { createPostgresTemplate, dropPostgresTemplate } from './postgres.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     pgliteTemplatePath: string;
-    /** An empty, unmigrated PGlite database as a tarball. */
-    pgliteEmptyPath: string;
     /** The same migrated database as a data directory, for tests that run the `hearth` command. */
     pgliteTemplateDir: string;
+    /** A data directory with the demo seeded (`hearth seed --demo`), and the demo's ids. */
+    pgliteDemo: { dir: string; householdId: string; memberIds: string[] };
     postgresTemplate: string | undefined;
   }
 }
@@ -31,6 +33,11 @@ async function dumpTo(db: Database, file: string): Promise<string> {
   return file;
 }
 
+/** Writes a tarball's database out as a data directory, as `hearth` keeps it. */
+async function writeDataDir(dataDir: string, template: Blob): Promise<void> {
+  await (await openDatabase({ kind: 'pglite', dataDir, template })).close();
+}
+
 export default async function setup(project: TestProject) {
   // A no-op unless src/ changed since the last build.
   execFileSync(process.execPath, [fileURLToPath(new URL('../../scripts/build.mjs', import.meta.url))], {
@@ -38,16 +45,21 @@ export default async function setup(project: TestProject) {
   });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hearth-test-'));
   const db = await openDatabase({ kind: 'pglite' });
-  // Before migrating: an empty database, so tests of the migrations skip Postgres's initdb too.
-  project.provide('pgliteEmptyPath', await dumpTo(db, path.join(dir, 'empty.tar')));
   await applyMigrations(db);
   const templatePath = await dumpTo(db, path.join(dir, 'template.tar'));
-  await db.close();
   project.provide('pgliteTemplatePath', templatePath);
   const templateDir = path.join(dir, 'data');
-  const template = new Blob([await readFile(templatePath)]);
-  await (await openDatabase({ kind: 'pglite', dataDir: templateDir, template })).close();
+  await writeDataDir(templateDir, new Blob([await readFile(templatePath)]));
   project.provide('pgliteTemplateDir', templateDir);
+
+  // The same, with the demo seeded, for tests of commands that talk to the demo household.
+  const memory = createMemoryEngine({ prisma: db.prisma, embedder: createEmbedder() });
+  const seed = await seedDemo({ prisma: db.prisma, memory });
+  await memory.close();
+  const demoDir = path.join(dir, 'demo');
+  await writeDataDir(demoDir, new Blob([await readFile(await dumpTo(db, path.join(dir, 'demo.tar')))]));
+  await db.close();
+  project.provide('pgliteDemo', { dir: demoDir, householdId: seed.householdId, memberIds: seed.memberIds });
 
   const url = process.env.TEST_DATABASE_URL;
   project.provide('postgresTemplate', url ? await createPostgresTemplate(url) : undefined);

@@ -5,14 +5,13 @@
 import { z } from 'zod';
 import type { TextChannel } from '../../calls/index.js';
 import { type AdminRoute, defineRoute } from '../route.js';
-import { storedText } from '../schemas.js';
+import { storedText, uuid } from '../schemas.js';
 import { householdParams } from './params.js';
 
 const messageBody = z.strictObject({
-  memberId: z.uuid().describe('The member speaking'),
+  memberId: uuid.describe('The member speaking'),
   text: storedText().trim().min(1).max(4000).describe('What they say'),
-  conversationId: z
-    .uuid()
+  conversationId: uuid
     .optional()
     .describe('Continue this conversation; omit to start a new one (its id comes back in the reply)'),
 });
@@ -73,7 +72,7 @@ export function conversationRoutes(conversations: TextChannel): AdminRoute[] {
       tag: 'Agent',
       summary: 'End a text conversation',
       description: "Marks it completed and queues its consolidation into the household's memory (once).",
-      params: householdParams.extend({ conversationId: z.uuid().describe('Conversation id') }),
+      params: householdParams.extend({ conversationId: uuid.describe('Conversation id') }),
       success: {
         status: 200,
         description: 'Ended',
