@@ -41,6 +41,15 @@ async function call(method: string, path: string, body?: unknown, apiKey = key) 
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
+/** Waits until the call's consolidation has finished, so that it asks the stand-in nothing more. */
+function consolidated(callId: string) {
+  return vi.waitFor(
+    async () =>
+      expect((await db.prisma.call.findUniqueOrThrow({ where: { id: callId } })).consolidatedAt).not.toBeNull(),
+    { timeout: 20_000, interval: 100 },
+  );
+}
+
 async function createOrganization(name: string) {
   const { createApiKey, createOrganization: create } = await import('../../src/admin/index.js');
   const organization = await create(db.prisma, name);
@@ -181,13 +190,7 @@ describe('POST /v1/households/:householdId/messages', () => {
     expect(second).toMatchObject({ status: 200, body: { conversationId, reply: 'Hello again.' } });
     const ended = await call('POST', `/v1/households/${householdId}/conversations/${conversationId.toUpperCase()}/end`);
     expect(ended).toMatchObject({ status: 200, body: { conversationId } });
-    await vi.waitFor(
-      async () =>
-        expect(
-          (await db.prisma.call.findUniqueOrThrow({ where: { id: conversationId } })).consolidatedAt,
-        ).not.toBeNull(),
-      { timeout: 20_000, interval: 100 },
-    );
+    await consolidated(conversationId);
   });
 
   it('gives each bad request its 4xx and asks no model', async () => {
@@ -317,13 +320,7 @@ describe('one conversation, one turn at a time', () => {
     stub.queueChat({ text: 'Bye.' });
     expect((await call('POST', `/v1/households/${householdId}/conversations/${conversationId}/end`)).status).toBe(200);
     // Let its consolidation finish before the next test scripts the stand-in.
-    await vi.waitFor(
-      async () =>
-        expect(
-          (await db.prisma.call.findUniqueOrThrow({ where: { id: conversationId } })).consolidatedAt,
-        ).not.toBeNull(),
-      { timeout: 20_000, interval: 100 },
-    );
+    await consolidated(conversationId);
   });
 });
 
