@@ -93,11 +93,20 @@ export async function startupBench(): Promise<BenchResult> {
   progress('startup: preparing a migrated data directory');
   const migratedTemplate = empty();
   execFileSync(process.execPath, [BIN, 'migrate'], { env: environment(migratedTemplate), stdio: 'ignore' });
-  const migrated = () => {
+  // What an operator has after `hearth migrate` and `hearth org create`: a restart seeds nothing.
+  const organizedTemplate = empty();
+  cpSync(migratedTemplate, organizedTemplate, { recursive: true });
+  execFileSync(process.execPath, [BIN, 'org', 'create', 'Bench'], {
+    env: environment(organizedTemplate),
+    stdio: 'ignore',
+  });
+  const copyOf = (template: string) => () => {
     const dir = empty();
-    cpSync(migratedTemplate, dir, { recursive: true });
+    cpSync(template, dir, { recursive: true });
     return dir;
   };
+  const migrated = copyOf(migratedTemplate);
+  const organized = copyOf(organizedTemplate);
 
   try {
     progress('startup: node -e 0 (baseline)');
@@ -108,7 +117,8 @@ export async function startupBench(): Promise<BenchResult> {
       ['hearth migrate, fresh data dir', 3, empty, (env) => timeCommand([BIN, 'migrate'], env)],
       ['hearth migrate, nothing to apply', 5, migrated, (env) => timeCommand([BIN, 'migrate'], env)],
       ['hearth org create, migrated', 5, migrated, (env) => timeCommand([BIN, 'org', 'create', 'Bench'], env)],
-      ['hearth serve -> /readyz 200, migrated', 5, migrated, timeServeReady],
+      ['hearth serve -> /readyz 200, migrated, with an organization', 5, organized, timeServeReady],
+      ['hearth serve -> /readyz 200, migrated, no organization (seeds the demo)', 5, migrated, timeServeReady],
       ['hearth serve -> /readyz 200, first start', 3, empty, timeServeReady],
     ];
     for (const [name, iterations, prepare, once] of commands) {

@@ -36,13 +36,17 @@ export interface Services {
   readonly queue: JobQueue;
   readonly calls: CallLifecycle;
   readonly conversations: TextChannel;
+  /** Applies pending migrations; returns the names of those applied. */
+  migrate(): Promise<string[]>;
   /**
-   * Applies pending migrations; then, unless `jobs` is false (a command that needs only the
-   * database and memory), starts the job queue with its handlers and queues any ended call
-   * still waiting for consolidation. `maintenance` (for the long-running server) refreshes the
-   * embedded database's planner statistics now and every ten minutes. Returns the migrations applied.
+   * Starts the job queue with its handlers and queues any ended call still waiting for
+   * consolidation. The job types are declared at once, so a job sent while the queue starts
+   * waits for it. `maintenance` (for the long-running server) refreshes the embedded
+   * database's planner statistics now and every ten minutes.
    */
-  start(options?: { jobs?: boolean; maintenance?: boolean }): Promise<string[]>;
+  startJobs(options?: { maintenance?: boolean }): Promise<void>;
+  /** `migrate`, then, unless `jobs` is false (a command that needs only the database and memory), `startJobs`. */
+  start(options?: { jobs?: boolean }): Promise<string[]>;
   /** Stops the queue (running jobs finish or are retried later), the engine's listeners, then the database. */
   close(): Promise<void>;
 }
@@ -76,9 +80,26 @@ export async function openServices({ config, logger }: { config: Config; logger:
     idleSeconds: config.HEARTH_CONVERSATION_IDLE_MINUTES * 60,
   });
   const conversations = new TextChannel({ ...agent, calls });
-  let queueStarted = false;
   let maintenance: NodeJS.Timeout | undefined;
   let analyzing: Promise<unknown> = Promise.resolve();
+  const migrate = () => applyMigrations(db);
+  const startJobs = async ({ maintenance: maintain = false } = {}) => {
+    await Promise.all([queue.start(), queue.register(consolidationJob(agent)), queue.register(idleCallJob(calls))]);
+    const waiting = await enqueueUnconsolidated({ prisma: db.prisma, queue });
+    if (waiting > 0) logger.info({ calls: waiting }, 'queued consolidation of ended calls that had none');
+    if (maintain && db.kind === 'pglite') {
+      // PGlite has no autovacuum: without fresh statistics the planner skips the vector
+      // indexes and scans every message (measured: recall search 3x slower; npm run bench).
+      // Not awaited: statistics persist in the data directory, so start-up need not wait for new ones.
+      const analyze = () => {
+        analyzing = db.prisma.$executeRaw`ANALYZE`.catch((error: unknown) =>
+          logger.warn({ err: error }, 'ANALYZE failed'),
+        );
+      };
+      analyze();
+      maintenance = setInterval(analyze, ANALYZE_EVERY_MS).unref();
+    }
+  };
   return {
     config,
     logger,
@@ -88,35 +109,18 @@ export async function openServices({ config, logger }: { config: Config; logger:
     queue,
     calls,
     conversations,
-    async start({ jobs = true, maintenance: maintain = false } = {}) {
-      const applied = await applyMigrations(db);
-      if (jobs) {
-        await queue.start();
-        queueStarted = true;
-        await queue.register(consolidationJob(agent));
-        await queue.register(idleCallJob(calls));
-        const waiting = await enqueueUnconsolidated({ prisma: db.prisma, queue });
-        if (waiting > 0) logger.info({ calls: waiting }, 'queued consolidation of ended calls that had none');
-      }
-      if (maintain && db.kind === 'pglite') {
-        // PGlite has no autovacuum: without fresh statistics the planner skips the vector
-        // indexes and scans every message (measured: recall search 3x slower; npm run bench).
-        // Not awaited: statistics persist in the data directory, so start-up need not wait for new ones.
-        const analyze = () => {
-          analyzing = db.prisma.$executeRaw`ANALYZE`.catch((error: unknown) =>
-            logger.warn({ err: error }, 'ANALYZE failed'),
-          );
-        };
-        analyze();
-        maintenance = setInterval(analyze, ANALYZE_EVERY_MS).unref();
-      }
+    migrate,
+    startJobs,
+    async start({ jobs = true } = {}) {
+      const applied = await migrate();
+      if (jobs) await startJobs();
       return applied;
     },
     async close() {
       clearInterval(maintenance);
       await analyzing;
       try {
-        if (queueStarted) await queue.stop();
+        await queue.stop();
       } finally {
         try {
           await memory.close();

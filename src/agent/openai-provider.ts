@@ -6,17 +6,7 @@
  * is checked against the wire format before it is read: anything else (an HTML page, broken
  * JSON, `message: null`) is an `UpstreamError`.
  */
-import OpenAI, {
-  APIConnectionError,
-  APIConnectionTimeoutError,
-  APIError,
-  APIUserAbortError,
-  AuthenticationError,
-  NotFoundError,
-  OpenAIError,
-  PermissionDeniedError,
-  RateLimitError,
-} from 'openai';
+import type { ClientOptions, OpenAI } from 'openai';
 import type {
   ChatCompletion,
   ChatCompletionCreateParamsNonStreaming,
@@ -33,6 +23,9 @@ const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 const PLACEHOLDER_API_KEY = 'not-needed';
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_RETRIES = 2;
+
+/** The SDK is some 500 modules: the first request loads it, not every process that might make one. */
+type OpenAISdk = typeof import('openai');
 
 export interface ModelProviderOptions {
   apiKey?: string;
@@ -71,7 +64,8 @@ export function modelProviderFromConfig(
 
 class OpenAIChatProvider implements ModelProvider {
   readonly defaultModel: string;
-  readonly #client: OpenAI | undefined;
+  readonly #clientOptions: ClientOptions | undefined;
+  #client: Promise<{ sdk: OpenAISdk; client: OpenAI }> | undefined;
   readonly #baseUrl: string;
   readonly #timeoutMs: number;
   readonly #maxRetries: number;
@@ -87,7 +81,7 @@ class OpenAIChatProvider implements ModelProvider {
     }
     if (!options.apiKey && !options.baseUrl) return;
     const logger = options.logger;
-    this.#client = new OpenAI({
+    this.#clientOptions = {
       // Explicit values, so that stray OPENAI_* variables never override the validated config.
       apiKey: options.apiKey ?? PLACEHOLDER_API_KEY,
       baseURL: this.#baseUrl,
@@ -106,21 +100,27 @@ class OpenAIChatProvider implements ModelProvider {
             },
           }
         : { logLevel: 'off' as const }),
-    });
+    };
   }
 
   get configured(): boolean {
-    return this.#client !== undefined;
+    return this.#clientOptions !== undefined;
+  }
+
+  #connect(options: ClientOptions): Promise<{ sdk: OpenAISdk; client: OpenAI }> {
+    this.#client ??= import('openai').then((sdk) => ({ sdk, client: new sdk.OpenAI(options) }));
+    return this.#client;
   }
 
   async complete(request: CompletionRequest): Promise<Completion> {
-    const client = this.#client;
-    if (!client) {
+    const options = this.#clientOptions;
+    if (!options) {
       throw new UnavailableError(
         'No model provider is configured: set OPENAI_API_KEY for OpenAI, or OPENAI_BASE_URL for an OpenAI-compatible server.',
         { details: { reason: 'not_configured' } },
       );
     }
+    const { sdk, client } = await this.#connect(options);
     const model = request.model ?? this.defaultModel;
     const params: ChatCompletionCreateParamsNonStreaming = {
       model,
@@ -140,7 +140,7 @@ class OpenAIChatProvider implements ModelProvider {
         : await client.chat.completions.create(params, { signal });
     } catch (error) {
       if (deadline.signal.aborted && !request.signal?.aborted) throw this.#timedOut(error, model);
-      throw this.#unavailable(error, model);
+      throw this.#unavailable(error, model, sdk);
     } finally {
       deadline.clear();
     }
@@ -182,7 +182,7 @@ class OpenAIChatProvider implements ModelProvider {
   }
 
   /** The SDK's error, after its retries, as a message that says what to do about it. */
-  #unavailable(error: unknown, model: string): unknown {
+  #unavailable(error: unknown, model: string, sdk: OpenAISdk): unknown {
     const attempts = this.#maxRetries + 1;
     const at = `the model provider at ${this.#baseUrl}`;
     const fail = (reason: string, message: string, status?: number) =>
@@ -190,51 +190,51 @@ class OpenAIChatProvider implements ModelProvider {
     // The provider answered but refused: retrying will not help, the configuration must change.
     const refuse = (reason: string, message: string, status?: number) =>
       new UpstreamError(message, { cause: error, details: { reason, model, ...(status ? { status } : {}) } });
-    if (error instanceof APIUserAbortError) return fail('aborted', 'The model request was cancelled.');
-    if (error instanceof APIConnectionTimeoutError) {
+    if (error instanceof sdk.APIUserAbortError) return fail('aborted', 'The model request was cancelled.');
+    if (error instanceof sdk.APIConnectionTimeoutError) {
       return fail(
         'timeout',
         `${capitalize(at)} did not answer within ${this.#timeoutMs} ms (${attempts} attempts). Check that it is up, or raise HEARTH_MODEL_TIMEOUT_MS.`,
       );
     }
-    if (error instanceof APIConnectionError) {
+    if (error instanceof sdk.APIConnectionError) {
       return fail(
         'unreachable',
         `Could not reach ${at} (${attempts} attempts): ${error.message} Check OPENAI_BASE_URL.`,
       );
     }
-    if (error instanceof AuthenticationError || error instanceof PermissionDeniedError) {
+    if (error instanceof sdk.AuthenticationError || error instanceof sdk.PermissionDeniedError) {
       return refuse(
         'rejected_key',
         `${capitalize(at)} refused the API key (${error.status}): check OPENAI_API_KEY.`,
         error.status,
       );
     }
-    if (error instanceof NotFoundError) {
+    if (error instanceof sdk.NotFoundError) {
       return refuse(
         'unknown_model',
         `${capitalize(at)} does not offer model "${model}" (404): check HEARTH_MODEL or the household's agentSettings.model.`,
         404,
       );
     }
-    if (error instanceof RateLimitError) {
+    if (error instanceof sdk.RateLimitError) {
       return fail(
         'rate_limited',
         `${capitalize(at)} is rate limiting and still refused after ${attempts} attempts: ${error.message}`,
         429,
       );
     }
-    if (error instanceof APIError && error.status !== undefined && error.status >= 500) {
+    if (error instanceof sdk.APIError && error.status !== undefined && error.status >= 500) {
       return fail(
         'upstream_error',
         `${capitalize(at)} kept failing (${attempts} attempts, last: ${error.message}).`,
         error.status,
       );
     }
-    if (error instanceof APIError) {
+    if (error instanceof sdk.APIError) {
       return refuse('rejected_request', `${capitalize(at)} rejected the request: ${error.message}`, error.status);
     }
-    if (error instanceof OpenAIError) return this.#badReply(error.message, model, error);
+    if (error instanceof sdk.OpenAIError) return this.#badReply(error.message, model, error);
     // The SDK reads a JSON content type with response.json(): a body that is not JSON ends up here.
     if (error instanceof SyntaxError) return this.#badReply(`not JSON (${error.message})`, model, error);
     // Not the SDK's: e.g. the caller's onTextDelta threw. Theirs to handle.

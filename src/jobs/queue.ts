@@ -4,7 +4,7 @@
  * instance Prisma uses through its PGlite backend, with in-process LISTEN/NOTIFY; on Postgres it
  * opens its own pool from the connection string. Jobs are rows, so they survive a restart.
  */
-import { fromPglite, PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import { z } from 'zod';
 import type { Database } from '../db/index.js';
 import { HearthError, ValidationError } from '../errors.js';
@@ -74,9 +74,13 @@ export interface JobView {
 export interface JobQueue {
   /** Installs or upgrades the `pgboss` schema and starts maintenance. */
   start(): Promise<void>;
-  /** Declares a job type (creating its queue) and, with a handler, works it here. */
+  /**
+   * Declares a job type (creating its queue) and, with a handler, works it here. Callable once
+   * `start` is called, before it resolves: the type is known at once, and its queue is created
+   * when the queue has started.
+   */
   register<T extends object>(type: JobType<T>): Promise<void>;
-  /** Enqueues a job; null when a `singletonKey` policy refused a duplicate. */
+  /** Enqueues a job, once its type's queue exists; null when a `singletonKey` policy refused a duplicate. */
   send(input: SendInput): Promise<string | null>;
   getJob(input: { name: string; id: string }): Promise<JobView | null>;
   /** Stops working and releases timers and connections (never the database itself). */
@@ -100,44 +104,69 @@ export function createQueue(options: QueueOptions): JobQueue {
 const failureOutputSchema = z.object({ message: z.string() });
 
 class PgBossQueue implements JobQueue {
-  readonly #boss: PgBoss;
+  readonly #db: Database;
   readonly #logger: Logger;
   readonly #pollingIntervalSeconds: number;
   readonly #shutdownTimeoutMs: number;
   readonly #schemas = new Map<string, z.ZodType<object>>();
+  /** Each registered type's queue, created once the queue has started. */
+  readonly #declared = new Map<string, Promise<void>>();
   #state: 'new' | 'started' | 'stopped' = 'new';
+  #boss: Promise<PgBoss> | undefined;
 
   constructor(options: QueueOptions) {
-    const { db } = options;
+    this.#db = options.db;
     this.#logger = options.logger.child({ component: 'jobs' });
     this.#pollingIntervalSeconds = options.pollingIntervalSeconds ?? DEFAULT_POLLING_INTERVAL_SECONDS;
     this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
     if (this.#pollingIntervalSeconds < 0.5) {
       throw new RangeError(`pollingIntervalSeconds must be at least 0.5, got ${this.#pollingIntervalSeconds}`);
     }
-    if (db.kind === 'pglite') {
-      if (!db.pglite) throw new RangeError('An embedded database must expose its PGlite instance');
-      this.#boss = new PgBoss({ db: fromPglite(db.pglite), backend: 'pglite', ...BOSS_OPTIONS });
-    } else {
-      if (!db.url) throw new RangeError('A Postgres database must expose its connection string');
-      this.#boss = new PgBoss({ connectionString: db.url, backend: 'postgres', ...BOSS_OPTIONS });
+    const { db } = options;
+    if (db.kind === 'pglite' && !db.pglite) {
+      throw new RangeError('An embedded database must expose its PGlite instance');
     }
-    // pg-boss is an EventEmitter: an 'error' without a listener would crash the process.
-    this.#boss.on('error', (error) => this.#logger.error({ err: error }, 'job queue error'));
-    this.#boss.on('warning', (warning) => this.#logger.warn({ warning: warning.data }, warning.message));
+    if (db.kind === 'postgres' && !db.url) {
+      throw new RangeError('A Postgres database must expose its connection string');
+    }
   }
 
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new HearthError(`The job queue cannot start: it is ${this.#state}.`);
-    await this.#boss.start();
     this.#state = 'started';
+    this.#boss = this.#startBoss();
+    await this.#boss;
+  }
+
+  // pg-boss and its dependencies are some 180 modules: loaded when the queue starts, not by
+  // every command that opens the database.
+  async #startBoss(): Promise<PgBoss> {
+    const { fromPglite, PgBoss } = await import('pg-boss');
+    const db = this.#db;
+    const boss =
+      db.kind === 'pglite' && db.pglite
+        ? new PgBoss({ db: fromPglite(db.pglite), backend: 'pglite', ...BOSS_OPTIONS })
+        : new PgBoss({ connectionString: db.url, backend: 'postgres', ...BOSS_OPTIONS });
+    // pg-boss is an EventEmitter: an 'error' without a listener would crash the process.
+    boss.on('error', (error) => this.#logger.error({ err: error }, 'job queue error'));
+    boss.on('warning', (warning) => this.#logger.warn({ warning: warning.data }, warning.message));
+    await boss.start();
+    return boss;
   }
 
   async register<T extends object>(type: JobType<T>): Promise<void> {
-    this.#assertStarted();
+    const started = this.#started();
     if (!JOB_NAME.test(type.name)) {
       throw new RangeError(`Job name "${type.name}" must be lower-case words joined by dashes`);
     }
+    this.#schemas.set(type.name, type.schema);
+    const declared = this.#declare(started, type);
+    this.#declared.set(type.name, declared);
+    await declared;
+  }
+
+  async #declare<T extends object>(started: Promise<PgBoss>, type: JobType<T>): Promise<void> {
+    const boss = await started;
     const retry = {
       retryLimit: type.retryLimit ?? 3,
       retryDelay: type.retryDelaySeconds ?? 5,
@@ -146,9 +175,8 @@ class PgBossQueue implements JobQueue {
       notify: true,
     };
     // create_queue does nothing when the queue exists; the update applies changed retry settings.
-    await this.#boss.createQueue(type.name, { ...retry, policy: type.policy ?? 'standard' });
-    await this.#boss.updateQueue(type.name, retry);
-    this.#schemas.set(type.name, type.schema);
+    await boss.createQueue(type.name, { ...retry, policy: type.policy ?? 'standard' });
+    await boss.updateQueue(type.name, retry);
     const { handler } = type;
     if (!handler) return;
     const polling = {
@@ -156,7 +184,7 @@ class PgBossQueue implements JobQueue {
       // Retries and delayed jobs send no notification: poll for them as often as without NOTIFY.
       notifyPollingIntervalSeconds: this.#pollingIntervalSeconds,
     };
-    await this.#boss.work<unknown>(type.name, { batchSize: 1, ...polling }, async (jobs) => {
+    await boss.work<unknown>(type.name, { batchSize: 1, ...polling }, async (jobs) => {
       for (const job of jobs) {
         const parsed = type.schema.safeParse(job.data);
         const log = this.#logger.child({ job: { name: type.name, id: job.id, retryCount: job.retryCount } });
@@ -175,22 +203,27 @@ class PgBossQueue implements JobQueue {
   }
 
   async send(input: SendInput): Promise<string | null> {
-    this.#assertStarted();
+    const started = this.#started();
     const schema = this.#schemas.get(input.name);
-    if (!schema) throw new HearthError(`No job type "${input.name}" is registered: register it before sending.`);
+    const declared = this.#declared.get(input.name);
+    if (!schema || !declared) {
+      throw new HearthError(`No job type "${input.name}" is registered: register it before sending.`);
+    }
     const parsed = schema.safeParse(input.data);
     if (!parsed.success) {
       throw new ValidationError(`Invalid data for job "${input.name}": ${z.prettifyError(parsed.error)}`);
     }
-    return this.#boss.send(input.name, parsed.data, {
+    const boss = await started;
+    await declared;
+    return boss.send(input.name, parsed.data, {
       ...(input.singletonKey ? { singletonKey: input.singletonKey } : {}),
       ...(input.startAfterSeconds ? { startAfter: input.startAfterSeconds } : {}),
     });
   }
 
   async getJob(input: { name: string; id: string }): Promise<JobView | null> {
-    this.#assertStarted();
-    const [job] = await this.#boss.findJobs<unknown>(input.name, { id: input.id });
+    const boss = await this.#started();
+    const [job] = await boss.findJobs<unknown>(input.name, { id: input.id });
     if (!job) return null;
     const output = failureOutputSchema.safeParse(job.output);
     const failed = job.state === 'failed' || job.state === 'retry' || job.retryCount > 0;
@@ -209,14 +242,18 @@ class PgBossQueue implements JobQueue {
   }
 
   async stop(options: { graceful?: boolean } = {}): Promise<void> {
-    if (this.#state !== 'started') return;
+    if (this.#state !== 'started' || !this.#boss) return;
     this.#state = 'stopped';
-    await this.#boss.stop({ graceful: options.graceful ?? true, timeout: this.#shutdownTimeoutMs });
+    // A queue that failed to start has nothing to stop.
+    const boss = await this.#boss.catch(() => undefined);
+    await boss?.stop({ graceful: options.graceful ?? true, timeout: this.#shutdownTimeoutMs });
   }
 
-  #assertStarted() {
-    if (this.#state !== 'started') {
+  /** pg-boss once started; throws at once when `start` was never called or the queue stopped. */
+  #started(): Promise<PgBoss> {
+    if (this.#state !== 'started' || !this.#boss) {
       throw new HearthError(`The job queue is ${this.#state === 'new' ? 'not started yet' : 'stopped'}.`);
     }
+    return this.#boss;
   }
 }

@@ -15,6 +15,8 @@ async function runTraced(args: string[], env: Record<string, string>) {
 }
 const SCHEMA_ENGINE = '@prisma/schema-engine-wasm';
 const EMBEDDINGS = '@energetic-ai/';
+const OPENAI_SDK = '/node_modules/openai/';
+const JOB_QUEUE = '/node_modules/pg-boss/';
 
 describe('hearth CLI on the embedded database', () => {
   it('migrate applies the migrations once; a second run is a no-op that never loads the schema engine', async () => {
@@ -76,8 +78,11 @@ describe('hearth CLI on the embedded database', () => {
 
   it('seed --demo makes the demo organization and refuses to make it twice', async () => {
     const env = { HEARTH_DATA_DIR: migratedDataDir() };
-    const seeded = await runHearth(['seed', '--demo'], env);
+    const seeded = await runTraced(['seed', '--demo'], env);
     expect(seeded.code).toBe(0);
+    // Every service, but no model is asked and no job queued: the SDK and the queue stay unloaded.
+    expect(seeded.loaded).not.toContain(OPENAI_SDK);
+    expect(seeded.loaded).not.toContain(JOB_QUEUE);
     expect(seeded.stdout).toMatch(API_KEY);
     expect(seeded.stdout).toContain('+15555550100');
     const again = await runHearth(['seed', '--demo'], env);

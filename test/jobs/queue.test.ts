@@ -136,6 +136,29 @@ describe('the queue', () => {
     );
   });
 
+  it('takes a job sent while it is still starting, and runs it once started', async () => {
+    const queue = createQueue({ db, logger, pollingIntervalSeconds: 0.5, shutdownTimeoutMs: 1_000 });
+    queues.push(queue);
+    const seen: string[] = [];
+    const started = queue.start();
+    const registered = queue.register({
+      name: 'greet-early',
+      schema: greetingSchema,
+      handler: async (job) => {
+        seen.push(job.data.to);
+      },
+    });
+    // Neither has resolved yet: the server sends such jobs while the queue comes up.
+    const id = await queue.send({ name: 'greet-early', data: { to: 'Grandpa' } });
+    await Promise.all([started, registered]);
+    expect(id).toEqual(expect.any(String));
+    await vi.waitFor(
+      async () => expect((await queue.getJob({ name: 'greet-early', id: id! }))?.state).toBe('completed'),
+      waitLong,
+    );
+    expect(seen).toEqual(['Grandpa']);
+  });
+
   it('must be started before use, and stops once', async () => {
     const queue = createQueue({ db, logger });
     await expect(queue.send({ name: 'greet', data: { to: 'x' } })).rejects.toThrow('not started yet');

@@ -4,7 +4,7 @@
  * column with the local model. `baseUrl` lets any OpenAI-compatible server (or a test stand-in)
  * serve them.
  */
-import OpenAI from 'openai';
+import type { OpenAI } from 'openai';
 import { UnavailableError } from '../../errors.js';
 import { EMBEDDING_DIMENSIONS, type EmbeddingBackend } from './embedder.js';
 
@@ -25,19 +25,27 @@ const MAX_RETRIES = 1;
 /** An embedding backend calling OpenAI's `/embeddings`. */
 export function createOpenAIBackend(options: { apiKey: string; baseUrl?: string; model?: string }): EmbeddingBackend {
   const model = options.model ?? DEFAULT_OPENAI_EMBEDDING_MODEL;
-  const client = new OpenAI({
-    apiKey: options.apiKey,
-    baseURL: options.baseUrl,
-    timeout: REQUEST_TIMEOUT_MS,
-    maxRetries: MAX_RETRIES,
-  });
+  // The SDK is some 500 modules: the first embedding loads it, not every process that might need one.
+  let client: Promise<OpenAI> | undefined;
+  const connect = () => {
+    client ??= import('openai').then(
+      (sdk) =>
+        new sdk.OpenAI({
+          apiKey: options.apiKey,
+          baseURL: options.baseUrl,
+          timeout: REQUEST_TIMEOUT_MS,
+          maxRetries: MAX_RETRIES,
+        }),
+    );
+    return client;
+  };
   return {
     model,
     maxBatch: OPENAI_MAX_BATCH,
     async embedBatch(texts) {
       try {
         // 'float' rather than the SDK's default base64: more OpenAI-compatible servers speak it.
-        const response = await client.embeddings.create({
+        const response = await (await connect()).embeddings.create({
           model,
           input: texts,
           dimensions: EMBEDDING_DIMENSIONS,
