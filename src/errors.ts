@@ -32,6 +32,12 @@ export class UnauthorizedError extends HearthError {
   override readonly httpStatus = 401;
 }
 
+/** The request is authenticated as someone who may not do this, e.g. a webhook whose signature does not verify (403). */
+export class ForbiddenError extends HearthError {
+  override readonly code = 'forbidden';
+  override readonly httpStatus = 403;
+}
+
 /** The resource does not exist, or belongs to another organization (404, never 403). */
 export class NotFoundError extends HearthError {
   override readonly code = 'not_found';

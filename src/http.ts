@@ -72,6 +72,19 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
   return [requireJson, express.json({ limit: limitBytes, strict: false })];
 }
 
+/** Parses form-encoded bodies (Twilio's webhooks) up to `limitBytes`; any other content type gets 415. */
+export function formBody(limitBytes: number): RequestHandler[] {
+  const requireForm: RequestHandler = function requireForm(req, _res, next) {
+    if (!req.is('application/x-www-form-urlencoded')) {
+      throw new UnsupportedMediaTypeError(
+        `Send the body form-encoded, as Twilio does ("Content-Type: application/x-www-form-urlencoded"; got ${JSON.stringify(req.headers['content-type'] ?? 'none')}).`,
+      );
+    }
+    next();
+  };
+  return [requireForm, express.urlencoded({ extended: false, limit: limitBytes, parameterLimit: 200 })];
+}
+
 /** 404 for any route nobody serves. */
 export const unknownRoute: RequestHandler = function unknownRoute(req) {
   throw new NotFoundError(`No route ${req.method} ${req.path}. See /v1/openapi.json for the API.`);

@@ -84,6 +84,18 @@ export const agentSettingsSchema = z
   .strictObject({
     model: storedText().min(1).max(100).optional().describe('Model id for this household (else the server default)'),
     voice: storedText().min(1).max(50).optional().describe('Realtime voice name'),
+    realtimeModel: storedText()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('Realtime speech model for phone calls (else the server default)'),
+    maxConcurrentCalls: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('Phone calls the household may have at once (else the server default, 3)'),
     instructions: storedText().max(4000).optional().describe('Extra instructions appended to the base prompt'),
   })
   .describe('Agent settings for the household; an update replaces the whole object')

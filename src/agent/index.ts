@@ -31,7 +31,6 @@ export {
   type AgentMemory,
   AgentSession,
   type AgentSessionOptions,
-  type AgentTool,
   STEP_LIMIT_REPLY,
   type TurnResult,
   type TurnToolCall,
@@ -47,3 +46,4 @@ export {
 } from './model.js';
 export { createModelProvider, type ModelProviderOptions, modelProviderFromConfig } from './openai-provider.js';
 export { createSummarizer, type Summarizer } from './summarizer.js';
+export { type AgentTool, parseToolArguments, ToolRunner } from './tool-runner.js';

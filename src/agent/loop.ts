@@ -6,22 +6,16 @@
  */
 import { ConflictError, HearthError, UnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { ContextMessage, MemoryEngine, SessionScope, ToolResult } from '../memory/index.js';
-import type { ModelMessage, ModelProvider, ModelTool, ToolCall } from './model.js';
+import type { ContextMessage, MemoryEngine, SessionScope } from '../memory/index.js';
+import type { ModelMessage, ModelProvider, ToolCall } from './model.js';
 import { createSummarizer, type Summarizer } from './summarizer.js';
+import { type AgentTool, parseToolArguments, ToolRunner } from './tool-runner.js';
 
 /** What the loop needs of the memory engine. */
 export type AgentMemory = Pick<
   MemoryEngine,
   'compileContext' | 'toolDefinitions' | 'runTool' | 'appendMessage' | 'contextPressure' | 'summarizeForEviction'
 >;
-
-/** A non-memory tool (e.g. `escalate`), run by the loop next to the memory tools. */
-export interface AgentTool {
-  definition: ModelTool;
-  /** Like the engine's tools: never throws, failures are text the model can act on. */
-  run(input: { arguments: string; scope: SessionScope }): Promise<ToolResult>;
-}
 
 export interface AgentSessionOptions {
   memory: AgentMemory;
@@ -73,7 +67,7 @@ export class AgentSession {
   readonly #baseInstructions: string | undefined;
   readonly #maxSteps: number;
   readonly #summarizer: Summarizer;
-  readonly #extraTools: Map<string, AgentTool>;
+  readonly #tools: ToolRunner;
   readonly #messages: ModelMessage[];
   readonly #recordToRecall: boolean;
   /** Summaries of turns evicted from the live context under pressure, oldest first. */
@@ -92,7 +86,7 @@ export class AgentSession {
     this.#baseInstructions = options.baseInstructions;
     this.#maxSteps = options.maxSteps;
     this.#summarizer = options.summarizer ?? createSummarizer({ provider: options.provider, model: this.#model });
-    this.#extraTools = new Map(options.extraTools?.map((tool) => [tool.definition.name, tool]));
+    this.#tools = new ToolRunner({ memory: options.memory, extraTools: options.extraTools, logger: this.#logger });
     this.#messages = [...(options.history ?? [])];
     this.#recordToRecall = options.recordToRecall ?? true;
   }
@@ -121,7 +115,7 @@ export class AgentSession {
   async #turn(input: { text: string; signal?: AbortSignal; onTextDelta?: (delta: string) => void }) {
     await this.#record({ role: 'user', content: input.text });
     this.#messages.push({ role: 'user', content: input.text });
-    const tools = [...this.#memory.toolDefinitions, ...[...this.#extraTools.values()].map((tool) => tool.definition)];
+    const tools = this.#tools.definitions;
     const toolCalls: TurnToolCall[] = [];
     const usage = { inputTokens: 0, outputTokens: 0 };
 
@@ -149,14 +143,14 @@ export class AgentSession {
       }
       // Parallel calls run together; writes to one block are compare-and-swap in the engine.
       const results = await Promise.all(
-        completion.toolCalls.map(async (call) => ({ call, result: await this.#runTool(call) })),
+        completion.toolCalls.map(async (call) => ({ call, result: await this.#tools.run(call, this.#scope) })),
       );
       for (const { call, result } of results) {
         await this.#record({
           role: 'tool',
           content: result.output,
           toolName: call.name,
-          toolArgs: parseArguments(call.arguments),
+          toolArgs: parseToolArguments(call.arguments),
           toolCallId: call.id,
         });
       }
@@ -220,18 +214,6 @@ export class AgentSession {
     this.#logger.info({ dropped: drop }, 'context pressure: summarized the oldest turns');
   }
 
-  async #runTool(call: ToolCall): Promise<ToolResult> {
-    try {
-      const extra = this.#extraTools.get(call.name);
-      if (extra) return await extra.run({ arguments: call.arguments, scope: this.#scope });
-      return await this.#memory.runTool({ name: call.name, arguments: call.arguments, scope: this.#scope });
-    } catch (error) {
-      // Tools report failures as text; a throw is an outage (e.g. the database), still told to the model.
-      this.#logger.error({ err: error, tool: call.name }, 'tool failed unexpectedly');
-      return { ok: false, output: `The ${call.name} tool failed unexpectedly; continue without it for now.` };
-    }
-  }
-
   async #record(message: Omit<Parameters<AgentMemory['appendMessage']>[0], 'scope'>): Promise<void> {
     if (this.#recordToRecall) await this.#memory.appendMessage({ scope: this.#scope, ...message });
   }
@@ -242,14 +224,5 @@ export class AgentSession {
       const calls = message.toolCalls.map((call) => `${call.name}(${call.arguments})`).join('\n');
       return { role: 'assistant', content: [message.content, calls].filter(Boolean).join('\n') };
     });
-  }
-}
-
-/** The model's arguments as JSON for recall; malformed ones are kept as the raw text. */
-function parseArguments(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
   }
 }

@@ -12,5 +12,5 @@
  * await conversations.end({ householdId, conversationId }); // queues the consolidation, once
  */
 export { END_IDLE_CALL_JOB, idleCallJob } from './idle.js';
-export { CallLifecycle, type CallLifecycleDeps, type CallTurn } from './lifecycle.js';
+export { CallLifecycle, type CallLifecycleDeps, CallLimitError, type CallTurn } from './lifecycle.js';
 export { type ConversationReply, TextChannel, type TextChannelDeps } from './text-channel.js';

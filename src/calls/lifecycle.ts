@@ -33,6 +33,9 @@ export interface CallTurn {
   number: number;
 }
 
+/** The household has as many calls running as it may have at once. */
+export class CallLimitError extends ConflictError {}
+
 /** The call in messages: a text call is a conversation to the people who use one. */
 function named(call: Pick<Call, 'id' | 'channel'>): string {
   return `${call.channel === 'text' ? 'Conversation' : 'Call'} ${call.id}`;
@@ -57,20 +60,37 @@ export class CallLifecycle {
 
   /**
    * Starts a call of the household, with `memberId` on the line (null: an unknown caller), and
-   * watches it for going quiet. `NotFoundError` when the member is not the household's.
+   * watches it for going quiet. `NotFoundError` when the member is not the household's. A phone
+   * call is started once per Twilio CallSid: a retried webhook gets the call it already made.
+   * `CallLimitError` when the household already has `maxLiveCalls` calls of the channel running.
    */
   async start(input: {
     householdId: string;
     memberId: string | null;
     channel: CallChannel;
     callerVerified: boolean;
+    phone?: { callSid: string; from: string; to: string };
+    maxLiveCalls?: number;
   }): Promise<Call> {
-    const { householdId, memberId } = input;
+    const { householdId, memberId, phone } = input;
+    const existing = phone && (await this.#prisma.call.findUnique({ where: { twilioCallSid: phone.callSid } }));
+    if (existing) return existing;
     const owner = memberId
       ? await this.#prisma.member.findFirst({ where: { id: memberId, householdId }, select: { organizationId: true } })
       : await this.#prisma.household.findUnique({ where: { id: householdId }, select: { organizationId: true } });
     const missing = memberId ? `No member ${memberId} in household ${householdId}.` : `No household ${householdId}.`;
     if (!owner) throw new NotFoundError(missing);
+    if (input.maxLiveCalls !== undefined) {
+      // Counted, then created: two calls ringing in the same instant may both get the last place.
+      const live = await this.#prisma.call.count({
+        where: { householdId, channel: input.channel, status: { in: ['ringing', 'in_progress'] } },
+      });
+      if (live >= input.maxLiveCalls) {
+        throw new CallLimitError(`Household ${householdId} already has ${live} calls running.`, {
+          details: { limit: input.maxLiveCalls },
+        });
+      }
+    }
     let call: Call;
     try {
       call = await this.#prisma.call.create({
@@ -81,12 +101,17 @@ export class CallLifecycle {
           channel: input.channel,
           status: 'in_progress',
           callerVerified: input.callerVerified,
+          ...(phone ? { twilioCallSid: phone.callSid, fromNumber: phone.from, toNumber: phone.to } : {}),
         },
       });
     } catch (error) {
-      // A foreign key missing now: the household (or member) was deleted since the check above.
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2003') {
-        throw new NotFoundError(missing, { cause: error });
+      if (error instanceof Prisma.PrismaClientKnownRequestError) {
+        // A foreign key missing now: the household (or member) was deleted since the check above.
+        if (error.code === 'P2003') throw new NotFoundError(missing, { cause: error });
+        // The same CallSid, started by a webhook retry that raced this one.
+        const raced = phone && error.code === 'P2002';
+        const first = raced && (await this.#prisma.call.findUnique({ where: { twilioCallSid: phone.callSid } }));
+        if (first) return first;
       }
       throw error;
     }

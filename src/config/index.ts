@@ -55,6 +55,21 @@ export const configSchema = z
     HEARTH_CONVERSATION_IDLE_MINUTES: z.coerce.number().positive().max(10_080).default(30),
     /** Model calls one agent turn may make before it ends with a message. */
     HEARTH_AGENT_MAX_STEPS: z.coerce.number().int().min(1).max(50).default(8),
+    /**
+     * The realtime speech model's WebSocket, e.g. ws://localhost:8080/v1/realtime; unset: derived
+     * from OPENAI_BASE_URL (http→ws, https→wss, then /realtime).
+     */
+    OPENAI_REALTIME_URL: z.url({ protocol: /^wss?$/ }).optional(),
+    /** Realtime speech model for phone calls unless a household's agentSettings.realtimeModel names another. */
+    HEARTH_REALTIME_MODEL: z.string().min(1).default('gpt-realtime'),
+    /** The voice the agent speaks with on calls unless a household's agentSettings.voice names another. */
+    HEARTH_REALTIME_VOICE: z.string().min(1).default('marin'),
+    /** The model that transcribes callers into recall. */
+    HEARTH_TRANSCRIPTION_MODEL: z.string().min(1).default('gpt-4o-mini-transcribe'),
+    /** Calls a household may have at once unless its agentSettings.maxConcurrentCalls says otherwise. */
+    HEARTH_MAX_CONCURRENT_CALLS: z.coerce.number().int().min(1).max(100).default(3),
+    /** Signs and verifies Twilio's webhooks and Media Streams; unset: the /twilio routes answer 503. */
+    TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
     /** Embedding model used when OPENAI_API_KEY is set (asked for 512 dimensions); without a key the local model is used. */
     HEARTH_EMBEDDING_MODEL: z.string().min(1).default('text-embedding-3-small'),
     /** Estimated tokens of a session's live context past which the model is told to save what matters. */

@@ -1,0 +1,52 @@
+/**
+ * Proof that a request comes from Twilio, and that a media stream belongs to the call it names.
+ * Twilio signs every webhook and the stream's upgrade with `X-Twilio-Signature` (HMAC-SHA1 of the
+ * public URL and the POST parameters, keyed by the auth token); the URL is rebuilt from
+ * `PUBLIC_URL`, never from the `Host` header a client controls. The stream's URL carries no query
+ * string (Twilio drops it), so the TwiML passes the call id and a short-lived HMAC token as
+ * `<Parameter>`s, which come back in the `start` frame.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import twilioWebhooks from 'twilio/lib/webhooks/webhooks.js';
+
+/** Long enough for Twilio to open the stream after the TwiML, short enough to be useless if leaked. */
+export const STREAM_TOKEN_TTL_SECONDS = 120;
+const STREAM_TOKEN_CONTEXT = 'hearth media stream v1';
+
+/** Where Twilio believes it sent the request: `PUBLIC_URL` + path, with `wss:` for the media socket. */
+export function publicUrl(base: string, path: string, options: { websocket?: boolean } = {}): string {
+  const url = new URL(path, base);
+  if (options.websocket) url.protocol = url.protocol === 'http:' ? 'ws:' : 'wss:';
+  return url.toString();
+}
+
+/** Whether `signature` is Twilio's for `url` and `params` (constant time, as the library checks it). */
+export function validTwilioSignature(input: {
+  authToken: string;
+  signature: string | undefined;
+  url: string;
+  params: Record<string, string>;
+}): boolean {
+  if (!input.signature) return false;
+  return twilioWebhooks.validateRequest(input.authToken, input.signature, input.url, input.params);
+}
+
+function tokenMac(authToken: string, callId: string, expiresAt: number): Buffer {
+  return createHmac('sha256', authToken).update(`${STREAM_TOKEN_CONTEXT}\n${callId}\n${expiresAt}`).digest();
+}
+
+/** A token that lets a media stream attach to `callId` until it expires: `<expiry seconds>.<mac>`. */
+export function streamToken(authToken: string, callId: string, now = Date.now()): string {
+  const expiresAt = Math.floor(now / 1000) + STREAM_TOKEN_TTL_SECONDS;
+  return `${expiresAt}.${tokenMac(authToken, callId, expiresAt).toString('base64url')}`;
+}
+
+/** Whether `token` was issued for `callId` and has not expired. */
+export function validStreamToken(authToken: string, callId: string, token: string, now = Date.now()): boolean {
+  const match = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  if (!match) return false;
+  const expiresAt = Number(match[1]);
+  if (expiresAt * 1000 < now) return false;
+  const given = Buffer.from(match[2] as string, 'base64url');
+  return timingSafeEqual(given, tokenMac(authToken, callId, expiresAt));
+}
