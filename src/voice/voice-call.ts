@@ -1,0 +1,273 @@
+/**
+ * One phone call, bridged: the caller's audio (Twilio's μ-law) goes to the realtime model as it
+ * arrives, the model's audio comes back the same way, and the call's memory is live in between.
+ * Tool calls run through the same tool runner as the text channel, one turn at a time through the
+ * call lifecycle; every finished transcript line and tool call goes to recall in order, off the
+ * audio path. The caller can interrupt: Twilio's buffer is cleared and the assistant's item is cut
+ * where the caller stopped hearing it.
+ *
+ * @example
+ * const call = new VoiceCall({ ...deps, call: callRow, stream, transport: new OpenAIRealtimeWebSocket() });
+ * await call.start(); // resolves once the model's session is configured
+ * await call.ended; // the caller hung up, or the agent did; consolidation is queued
+ */
+import { callScope, parseToolArguments, ToolRunner } from '../agent/index.js';
+import type { CallLifecycle } from '../calls/index.js';
+import type { Call } from '../db/index.js';
+import { ConflictError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { MemoryEngine, SessionScope } from '../memory/index.js';
+import { endCallTool } from './end-call.js';
+import { type CallerContext, voiceInstructions } from './instructions.js';
+import { PlaybackTracker } from './playback.js';
+import { RecallWriter } from './recall-writer.js';
+import type { RealtimeSessionConfig, RealtimeTransport } from './transport.js';
+import type { TwilioMediaStream } from './twilio-stream.js';
+
+/** A burst of block edits (a consolidation writes several) becomes one session update. */
+const REFRESH_DEBOUNCE_MS = 150;
+/** How long ending waits for a running tool call before ending without it. */
+const END_TURN_WAIT_MS = 10_000;
+
+export interface VoiceCallDeps {
+  calls: CallLifecycle;
+  memory: MemoryEngine;
+  logger: Logger;
+  /** The call as the webhook started it. */
+  call: Call;
+  caller: CallerContext;
+  stream: TwilioMediaStream;
+  transport: RealtimeTransport;
+  realtime: { url: string; apiKey?: string; voice: string; transcriptionModel: string };
+}
+
+/** A live phone call between Twilio and the realtime model. */
+export class VoiceCall {
+  readonly #deps: VoiceCallDeps;
+  readonly #logger: Logger;
+  readonly #call: Call;
+  readonly #scope: SessionScope;
+  readonly #tools: ToolRunner;
+  readonly #playback = new PlaybackTracker();
+  readonly #recall: RecallWriter;
+  /** Responses the caller interrupted: their remaining audio is stale and never reaches the caller. */
+  readonly #interrupted = new Set<string>();
+  #activeResponse: string | undefined;
+  /**
+   * The agent called `end_call`: 'next' until its goodbye response starts, then that response's
+   * id, then 'said' once it is done; the call hangs up when the goodbye has played.
+   */
+  #goodbye: 'next' | 'said' | { responseId: string } | undefined;
+  /** Tool calls run one after another, in the order the model made them. */
+  #turns: Promise<void> = Promise.resolve();
+  #refreshTimer: NodeJS.Timeout | undefined;
+  #stopListening: (() => void) | undefined;
+  #ending: Promise<void> | undefined;
+  #resolveEnded: () => void = () => {};
+  readonly #ended = new Promise<void>((resolve) => {
+    this.#resolveEnded = resolve;
+  });
+
+  constructor(deps: VoiceCallDeps) {
+    this.#deps = deps;
+    this.#call = deps.call;
+    this.#scope = callScope(deps.call);
+    this.#logger = deps.logger.child({ callId: deps.call.id, householdId: deps.call.householdId });
+    this.#recall = new RecallWriter({ memory: deps.memory, logger: this.#logger });
+    this.#tools = new ToolRunner({
+      memory: deps.memory,
+      extraTools: [endCallTool(() => this.#hangUpAfterGoodbye())],
+      logger: this.#logger,
+    });
+  }
+
+  /** Resolves once the call has ended and its consolidation is queued. */
+  get ended(): Promise<void> {
+    return this.#ended;
+  }
+
+  get callId(): string {
+    return this.#call.id;
+  }
+
+  /** Connects the model with the caller's memory and starts relaying audio both ways. */
+  async start(): Promise<void> {
+    const { stream, transport, realtime } = this.#deps;
+    stream.on('audio', (payload) => transport.sendAudio(payload));
+    stream.on('mark', (name) => this.#onPlayed(name));
+    stream.on('stop', () => void this.end('the caller hung up'));
+    stream.on('closed', () => void this.end('the media stream closed'));
+    this.#listenToModel();
+    this.#stopListening = this.#deps.memory.onBlockChange((change) => {
+      if (change.householdId === this.#call.householdId) this.#refreshSoon();
+    });
+    try {
+      await transport.connect({ url: realtime.url, apiKey: realtime.apiKey, session: await this.#session() });
+    } catch (error) {
+      this.#logger.error({ err: error }, 'could not reach the realtime model; ending the call');
+      await this.end('the realtime model could not be reached');
+      throw error;
+    }
+    // The agent speaks first: callers expect a greeting, not silence.
+    transport.requestResponse();
+    this.#logger.info('call connected to the realtime model');
+  }
+
+  /**
+   * Ends the call once: closes both sockets, lets a running tool call finish, writes what is left
+   * of the transcript, and ends the call in the lifecycle, which queues its consolidation.
+   */
+  end(reason: string): Promise<void> {
+    this.#ending ??= this.#end(reason);
+    return this.#ending;
+  }
+
+  async #end(reason: string): Promise<void> {
+    this.#logger.info({ reason, droppedFrames: this.#deps.stream.droppedFrames }, 'call ending');
+    clearTimeout(this.#refreshTimer);
+    this.#stopListening?.();
+    this.#deps.transport.close();
+    this.#deps.stream.close();
+    try {
+      await withTimeout(this.#turns, END_TURN_WAIT_MS);
+      await this.#recall.flush();
+      await this.#endInLifecycle();
+    } catch (error) {
+      this.#logger.error({ err: error }, 'the call did not end cleanly; the idle check will end it');
+    } finally {
+      this.#resolveEnded();
+    }
+  }
+
+  async #endInLifecycle(): Promise<void> {
+    try {
+      await this.#deps.calls.end(this.#call);
+    } catch (error) {
+      // A turn still holds the call (its tool outlived the wait): the idle check ends it later.
+      if (!(error instanceof ConflictError)) throw error;
+      this.#logger.warn({ err: error }, 'call still answering at hang-up; the idle check will end it');
+    }
+  }
+
+  #listenToModel(): void {
+    const { transport, stream } = this.#deps;
+    transport.on('audio', ({ responseId, itemId, audio }) => {
+      if (this.#interrupted.has(responseId)) return;
+      stream.sendAudio(audio);
+      stream.mark(this.#playback.sent(itemId, Buffer.byteLength(audio, 'base64')));
+    });
+    transport.on('response_started', ({ responseId }) => {
+      this.#activeResponse = responseId;
+      if (this.#goodbye === 'next') this.#goodbye = { responseId };
+    });
+    transport.on('response_done', ({ responseId }) => {
+      if (this.#activeResponse === responseId) this.#activeResponse = undefined;
+      this.#interrupted.delete(responseId);
+      if (typeof this.#goodbye === 'object' && this.#goodbye.responseId === responseId) {
+        this.#goodbye = 'said';
+        this.#hangUpIfQuiet();
+      }
+    });
+    transport.on('speech_started', () => this.#bargeIn());
+    transport.on('user_transcript', ({ transcript }) => {
+      if (transcript.trim()) this.#recall.write(this.#scope, { role: 'user', content: transcript });
+    });
+    transport.on('assistant_transcript', ({ transcript }) => {
+      if (transcript.trim()) this.#recall.write(this.#scope, { role: 'assistant', content: transcript });
+    });
+    transport.on('function_call', (call) => {
+      this.#turns = this.#turns.then(() => this.#runTool(call));
+    });
+    transport.on('error', (error) => this.#logger.warn({ err: error }, 'realtime model error'));
+    transport.on('closed', ({ expected }) => {
+      if (!expected) void this.end('the realtime model closed the connection');
+    });
+  }
+
+  /** The caller spoke over the agent: stop its audio where the caller stopped hearing it. */
+  #bargeIn(): void {
+    const responseId = this.#activeResponse;
+    if (!responseId && !this.#playback.playing) return;
+    // Clear even when every frame was already sent: Twilio may still be playing them.
+    this.#deps.stream.clear();
+    const heard = this.#playback.interrupt();
+    if (responseId) this.#interrupted.add(responseId);
+    if (heard) {
+      this.#deps.transport.interrupt({
+        itemId: heard.itemId,
+        audioEndMs: Math.floor(heard.playedMs),
+        cancelResponse: responseId !== undefined,
+      });
+    }
+    this.#logger.debug({ heardMs: heard?.playedMs, sentMs: heard?.sentMs }, 'caller barged in');
+  }
+
+  #onPlayed(name: string): void {
+    this.#playback.played(name);
+    if (this.#goodbye === 'said') this.#hangUpIfQuiet();
+  }
+
+  async #runTool(call: { callId: string; name: string; arguments: string }): Promise<void> {
+    const { transport } = this.#deps;
+    try {
+      const output = await this.#deps.calls.turn(this.#call, async ({ scope }) => {
+        const result = await this.#tools.run(call, scope);
+        this.#recall.write(scope, {
+          role: 'tool',
+          content: result.output,
+          toolName: call.name,
+          toolArgs: parseToolArguments(call.arguments),
+          toolCallId: call.callId,
+        });
+        return result.output;
+      });
+      transport.sendFunctionOutput({ callId: call.callId, output });
+    } catch (error) {
+      this.#logger.error({ err: error, tool: call.name }, 'tool call failed');
+      transport.sendFunctionOutput({
+        callId: call.callId,
+        output: `The ${call.name} tool failed; carry on without it.`,
+      });
+    }
+    transport.requestResponse();
+  }
+
+  #hangUpAfterGoodbye(): void {
+    this.#goodbye ??= 'next';
+  }
+
+  /** Hangs up once the goodbye has been said and the caller has heard all of it. */
+  #hangUpIfQuiet(): void {
+    if (this.#playback.playing) return;
+    void this.end('the agent ended the call');
+  }
+
+  #refreshSoon(): void {
+    clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = setTimeout(() => {
+      this.#session().then(
+        (session) => this.#deps.transport.updateSession(session),
+        (error: unknown) => this.#logger.warn({ err: error }, 'could not refresh the call’s memory'),
+      );
+    }, REFRESH_DEBOUNCE_MS);
+  }
+
+  /** The session as it should be now: the caller's memory compiled afresh, and the tools. */
+  async #session(): Promise<RealtimeSessionConfig> {
+    const { memory, realtime, caller } = this.#deps;
+    const compiled = await memory.compileContext({ scope: this.#scope });
+    return {
+      instructions: voiceInstructions({ compiled, caller }),
+      tools: this.#tools.definitions,
+      voice: realtime.voice,
+      transcriptionModel: realtime.transcriptionModel,
+    };
+  }
+}
+
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
+}
