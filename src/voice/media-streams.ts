@@ -117,14 +117,20 @@ export class MediaStreams {
       select: { agentSettings: true },
     });
     const member = call.memberId
-      ? await prisma.member.findUnique({ where: { id: call.memberId }, select: { name: true, pinHash: true } })
+      ? await prisma.member.findUnique({ where: { id: call.memberId }, select: { name: true } })
       : null;
+    // A PIN is asked for only when one could verify this caller: theirs, or for an unknown caller anyone's.
+    const pins = call.callerVerified
+      ? 0
+      : await prisma.member.count({
+          where: {
+            householdId: call.householdId,
+            pinHash: { not: null },
+            ...(call.memberId ? { id: call.memberId } : {}),
+          },
+        });
     const settings = voiceSettings(household?.agentSettings, defaults);
-    const caller: CallerContext = {
-      memberName: member?.name,
-      verified: call.callerVerified,
-      pinRequested: !call.callerVerified,
-    };
+    const caller: CallerContext = { memberName: member?.name, verified: call.callerVerified, pinRequested: pins > 0 };
     await prisma.call.update({ where: { id: call.id }, data: { streamSid: start.streamSid } });
     const voiceCall = new VoiceCall({
       ...this.#deps,

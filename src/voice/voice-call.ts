@@ -13,12 +13,13 @@
  */
 import { callScope, parseToolArguments, ToolRunner } from '../agent/index.js';
 import type { CallLifecycle } from '../calls/index.js';
-import type { Call } from '../db/index.js';
+import type { Call, PrismaClient } from '../db/index.js';
 import { ConflictError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MemoryEngine, SessionScope } from '../memory/index.js';
 import { endCallTool } from './end-call.js';
 import { type CallerContext, voiceInstructions } from './instructions.js';
+import { PinCheck, type PinOutcome } from './pin-check.js';
 import { PlaybackTracker } from './playback.js';
 import { RecallWriter } from './recall-writer.js';
 import type { RealtimeSessionConfig, RealtimeTransport } from './transport.js';
@@ -30,6 +31,7 @@ const REFRESH_DEBOUNCE_MS = 150;
 const END_TURN_WAIT_MS = 10_000;
 
 export interface VoiceCallDeps {
+  prisma: PrismaClient;
   calls: CallLifecycle;
   memory: MemoryEngine;
   logger: Logger;
@@ -45,8 +47,12 @@ export interface VoiceCallDeps {
 export class VoiceCall {
   readonly #deps: VoiceCallDeps;
   readonly #logger: Logger;
-  readonly #call: Call;
-  readonly #scope: SessionScope;
+  #call: Call;
+  #scope: SessionScope;
+  #caller: CallerContext;
+  readonly #pin: PinCheck;
+  /** Keys are checked one after another (a PIN check takes ~100 ms of scrypt). */
+  #keys: Promise<void> = Promise.resolve();
   readonly #tools: ToolRunner;
   readonly #playback = new PlaybackTracker();
   readonly #recall: RecallWriter;
@@ -72,6 +78,12 @@ export class VoiceCall {
     this.#deps = deps;
     this.#call = deps.call;
     this.#scope = callScope(deps.call);
+    this.#caller = deps.caller;
+    this.#pin = new PinCheck({
+      prisma: deps.prisma,
+      household: { id: deps.call.householdId, organizationId: deps.call.organizationId },
+      memberId: deps.call.memberId,
+    });
     this.#logger = deps.logger.child({ callId: deps.call.id, householdId: deps.call.householdId });
     this.#recall = new RecallWriter({ memory: deps.memory, logger: this.#logger });
     this.#tools = new ToolRunner({
@@ -95,6 +107,9 @@ export class VoiceCall {
     const { stream, transport, realtime } = this.#deps;
     stream.on('audio', (payload) => transport.sendAudio(payload));
     stream.on('mark', (name) => this.#onPlayed(name));
+    stream.on('dtmf', (digit) => {
+      this.#keys = this.#keys.then(() => this.#onKey(digit));
+    });
     stream.on('stop', () => void this.end('the caller hung up'));
     stream.on('closed', () => void this.end('the media stream closed'));
     this.#listenToModel();
@@ -232,6 +247,44 @@ export class VoiceCall {
     transport.requestResponse();
   }
 
+  async #onKey(digit: string): Promise<void> {
+    if (this.#caller.verified) return;
+    let outcome: PinOutcome | undefined;
+    try {
+      outcome = await this.#pin.press(digit);
+    } catch (error) {
+      this.#logger.error({ err: error }, 'could not check the PIN');
+      outcome = { kind: 'wrong', triesLeft: 0 };
+    }
+    if (!outcome) return;
+    const { transport } = this.#deps;
+    if (outcome.kind === 'verified') {
+      this.#call = await this.#deps.calls.verifyCaller(this.#call, outcome.member.id);
+      this.#scope = callScope(this.#call);
+      this.#caller = { memberName: outcome.member.name, verified: true, pinRequested: false };
+      this.#logger.info({ memberId: outcome.member.id }, 'caller verified by PIN');
+      // Now, not debounced: the private blocks must be there before the model answers.
+      transport.updateSession(await this.#session());
+      transport.addMessage({
+        role: 'system',
+        text: `The caller entered the right PIN: they are ${outcome.member.name}, now verified.`,
+      });
+    } else if (outcome.kind === 'wrong') {
+      this.#logger.info({ triesLeft: outcome.triesLeft }, 'wrong PIN');
+      transport.addMessage({
+        role: 'system',
+        text: `The PIN entered was wrong. ${outcome.triesLeft} ${outcome.triesLeft === 1 ? 'try' : 'tries'} left.`,
+      });
+    } else {
+      this.#logger.warn('PIN tries used up; the caller stays unverified');
+      transport.addMessage({
+        role: 'system',
+        text: 'No PIN tries are left: the caller stays unverified for this call. Help with anything not private.',
+      });
+    }
+    transport.requestResponse();
+  }
+
   #hangUpAfterGoodbye(): void {
     this.#goodbye ??= 'next';
   }
@@ -254,10 +307,10 @@ export class VoiceCall {
 
   /** The session as it should be now: the caller's memory compiled afresh, and the tools. */
   async #session(): Promise<RealtimeSessionConfig> {
-    const { memory, realtime, caller } = this.#deps;
+    const { memory, realtime } = this.#deps;
     const compiled = await memory.compileContext({ scope: this.#scope });
     return {
-      instructions: voiceInstructions({ compiled, caller }),
+      instructions: voiceInstructions({ compiled, caller: this.#caller }),
       tools: this.#tools.definitions,
       voice: realtime.voice,
       transcriptionModel: realtime.transcriptionModel,
