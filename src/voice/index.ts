@@ -67,8 +67,9 @@ export function createVoice(deps: {
       url: (model) => realtimeUrl({ baseUrl: config.OPENAI_BASE_URL, realtimeUrl: config.OPENAI_REALTIME_URL, model }),
       apiKey: config.OPENAI_API_KEY,
       transcriptionModel: config.HEARTH_TRANSCRIPTION_MODEL,
+      sessionLimitMs: config.HEARTH_REALTIME_SESSION_LIMIT_SECONDS * 1000,
+      createTransport: () => new OpenAIRealtimeWebSocket(),
     },
-    createTransport: () => new OpenAIRealtimeWebSocket(),
   });
   const router = twilioRoutes({
     twilio,

@@ -37,9 +37,14 @@ export interface MediaStreamsDeps {
   logger: Logger;
   twilio: { publicUrl: string; authToken: string } | undefined;
   defaults: VoiceDefaults;
-  realtime: { url(model: string): string; apiKey?: string; transcriptionModel: string };
-  /** A new connection to the realtime model, one per call. */
-  createTransport(): RealtimeTransport;
+  realtime: {
+    url(model: string): string;
+    apiKey?: string;
+    transcriptionModel: string;
+    sessionLimitMs: number;
+    /** A new connection to the realtime model (one per session). */
+    createTransport(): RealtimeTransport;
+  };
 }
 
 /** Accepts media streams and keeps the live calls of this process. */
@@ -137,13 +142,7 @@ export class MediaStreams {
       call,
       caller,
       stream,
-      transport: this.#deps.createTransport(),
-      realtime: {
-        url: realtime.url(settings.realtimeModel),
-        apiKey: realtime.apiKey,
-        voice: settings.voice,
-        transcriptionModel: realtime.transcriptionModel,
-      },
+      realtime: { ...realtime, url: realtime.url(settings.realtimeModel), voice: settings.voice },
     });
     const callSid = start.start.callSid;
     this.#live.set(callSid, voiceCall);

@@ -60,7 +60,8 @@ export class ModelLink extends EventEmitter<ModelLinkEvents> {
 
   constructor(options: ModelLinkOptions) {
     super();
-    if (!(options.sessionLimitMs > 0)) throw new RangeError(`sessionLimitMs must be positive, got ${options.sessionLimitMs}`);
+    if (!(options.sessionLimitMs > 0))
+      throw new RangeError(`sessionLimitMs must be positive, got ${options.sessionLimitMs}`);
     this.#options = options;
     this.#transport = options.createTransport();
   }
@@ -161,7 +162,10 @@ export class ModelLink extends EventEmitter<ModelLinkEvents> {
       previous.close();
     }
     if (this.#closed) return;
-    next.addMessage({ role: 'system', text: `You are continuing a phone call already in progress.\n${this.#options.callSoFar()}` });
+    next.addMessage({
+      role: 'system',
+      text: `You are continuing a phone call already in progress.\n${this.#options.callSoFar()}`,
+    });
     for (const audio of this.#held ?? []) next.sendAudio(audio);
     this.#held = undefined;
     logger.info({ reason }, 'realtime session replaced');

@@ -7,7 +7,7 @@
  * where the caller stopped hearing it.
  *
  * @example
- * const call = new VoiceCall({ ...deps, call: callRow, stream, transport: new OpenAIRealtimeWebSocket() });
+ * const call = new VoiceCall({ ...deps, call: callRow, caller, stream, realtime });
  * await call.start(); // resolves once the model's session is configured
  * await call.ended; // the caller hung up, or the agent did; consolidation is queued
  */
@@ -17,8 +17,11 @@ import type { Call, PrismaClient } from '../db/index.js';
 import { ConflictError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MemoryEngine, SessionScope } from '../memory/index.js';
+import { MULAW_BYTES_PER_MS } from './audio.js';
 import { endCallTool } from './end-call.js';
 import { type CallerContext, voiceInstructions } from './instructions.js';
+import { connectionLostMessage } from './messages.js';
+import { ModelLink } from './model-link.js';
 import { PinCheck, type PinOutcome } from './pin-check.js';
 import { PlaybackTracker } from './playback.js';
 import { RecallWriter } from './recall-writer.js';
@@ -29,6 +32,12 @@ import type { TwilioMediaStream } from './twilio-stream.js';
 const REFRESH_DEBOUNCE_MS = 150;
 /** How long ending waits for a running tool call before ending without it. */
 const END_TURN_WAIT_MS = 10_000;
+/** Lines of the call kept for a new session (after a drop or a rollover) to pick up from. */
+const MAX_CALL_LINES = 40;
+/** The recorded apology is not an assistant item of the model's; it gets a playback name of its own. */
+const APOLOGY_ITEM = 'hearth-apology';
+/** How long past the apology's length to wait for Twilio to say it played. */
+const APOLOGY_SLACK_MS = 2000;
 
 export interface VoiceCallDeps {
   prisma: PrismaClient;
@@ -39,8 +48,15 @@ export interface VoiceCallDeps {
   call: Call;
   caller: CallerContext;
   stream: TwilioMediaStream;
-  transport: RealtimeTransport;
-  realtime: { url: string; apiKey?: string; voice: string; transcriptionModel: string };
+  realtime: {
+    createTransport(): RealtimeTransport;
+    url: string;
+    apiKey?: string;
+    voice: string;
+    transcriptionModel: string;
+    /** The provider's cap on one session; the call rolls over to a new one before it. */
+    sessionLimitMs: number;
+  };
 }
 
 /** A live phone call between Twilio and the realtime model. */
@@ -56,6 +72,9 @@ export class VoiceCall {
   readonly #tools: ToolRunner;
   readonly #playback = new PlaybackTracker();
   readonly #recall: RecallWriter;
+  readonly #model: ModelLink;
+  /** The latest lines of the call, for a new session to pick up from. */
+  readonly #lines: string[] = [];
   /** Responses the caller interrupted: their remaining audio is stale and never reaches the caller. */
   readonly #interrupted = new Set<string>();
   #activeResponse: string | undefined;
@@ -91,6 +110,12 @@ export class VoiceCall {
       extraTools: [endCallTool(() => this.#hangUpAfterGoodbye())],
       logger: this.#logger,
     });
+    this.#model = new ModelLink({
+      ...deps.realtime,
+      session: () => this.#session(),
+      callSoFar: () => `The call so far:\n${this.#lines.join('\n')}`,
+      logger: this.#logger,
+    });
   }
 
   /** Resolves once the call has ended and its consolidation is queued. */
@@ -104,8 +129,9 @@ export class VoiceCall {
 
   /** Connects the model with the caller's memory and starts relaying audio both ways. */
   async start(): Promise<void> {
-    const { stream, transport, realtime } = this.#deps;
-    stream.on('audio', (payload) => transport.sendAudio(payload));
+    const { stream } = this.#deps;
+    const model = this.#model;
+    stream.on('audio', (payload) => model.sendAudio(payload));
     stream.on('mark', (name) => this.#onPlayed(name));
     stream.on('dtmf', (digit) => {
       this.#keys = this.#keys.then(() => this.#onKey(digit));
@@ -117,14 +143,14 @@ export class VoiceCall {
       if (change.householdId === this.#call.householdId) this.#refreshSoon();
     });
     try {
-      await transport.connect({ url: realtime.url, apiKey: realtime.apiKey, session: await this.#session() });
+      await model.connect();
     } catch (error) {
       this.#logger.error({ err: error }, 'could not reach the realtime model; ending the call');
       await this.end('the realtime model could not be reached');
       throw error;
     }
     // The agent speaks first: callers expect a greeting, not silence.
-    transport.requestResponse();
+    model.requestResponse();
     this.#logger.info('call connected to the realtime model');
   }
 
@@ -141,7 +167,7 @@ export class VoiceCall {
     this.#logger.info({ reason, droppedFrames: this.#deps.stream.droppedFrames }, 'call ending');
     clearTimeout(this.#refreshTimer);
     this.#stopListening?.();
-    this.#deps.transport.close();
+    this.#model.close();
     this.#deps.stream.close();
     try {
       await withTimeout(this.#turns, END_TURN_WAIT_MS);
@@ -165,17 +191,18 @@ export class VoiceCall {
   }
 
   #listenToModel(): void {
-    const { transport, stream } = this.#deps;
-    transport.on('audio', ({ responseId, itemId, audio }) => {
+    const { stream } = this.#deps;
+    const model = this.#model;
+    model.on('audio', ({ responseId, itemId, audio }) => {
       if (this.#interrupted.has(responseId)) return;
       stream.sendAudio(audio);
       stream.mark(this.#playback.sent(itemId, Buffer.byteLength(audio, 'base64')));
     });
-    transport.on('response_started', ({ responseId }) => {
+    model.on('response_started', ({ responseId }) => {
       this.#activeResponse = responseId;
       if (this.#goodbye === 'next') this.#goodbye = { responseId };
     });
-    transport.on('response_done', ({ responseId }) => {
+    model.on('response_done', ({ responseId }) => {
       if (this.#activeResponse === responseId) this.#activeResponse = undefined;
       this.#interrupted.delete(responseId);
       if (typeof this.#goodbye === 'object' && this.#goodbye.responseId === responseId) {
@@ -183,19 +210,67 @@ export class VoiceCall {
         this.#hangUpIfQuiet();
       }
     });
-    transport.on('speech_started', () => this.#bargeIn());
-    transport.on('user_transcript', ({ transcript }) => {
-      if (transcript.trim()) this.#recall.write(this.#scope, { role: 'user', content: transcript });
-    });
-    transport.on('assistant_transcript', ({ transcript }) => {
-      if (transcript.trim()) this.#recall.write(this.#scope, { role: 'assistant', content: transcript });
-    });
-    transport.on('function_call', (call) => {
+    model.on('speech_started', () => this.#bargeIn());
+    model.on('user_transcript', ({ transcript }) => this.#heard('user', transcript));
+    model.on('assistant_transcript', ({ transcript }) => this.#heard('assistant', transcript));
+    model.on('function_call', (call) => {
       this.#turns = this.#turns.then(() => this.#runTool(call));
     });
-    transport.on('error', (error) => this.#logger.warn({ err: error }, 'realtime model error'));
-    transport.on('closed', ({ expected }) => {
-      if (!expected) void this.end('the realtime model closed the connection');
+    model.on('error', (error) => this.#logger.warn({ err: error }, 'realtime model error'));
+    model.on('restored', ({ reason }) => {
+      this.#playback.interrupt();
+      if (reason === 'reconnect') {
+        model.requestResponse({
+          instructions: 'Your connection dropped for a moment. Tell the caller so in a few words, then carry on.',
+        });
+      }
+    });
+    model.on('lost', () => void this.#apologiseAndEnd());
+  }
+
+  /** A finished line of the call: to recall, and to the lines a new session picks up from. */
+  #heard(role: 'user' | 'assistant', transcript: string): void {
+    const text = transcript.trim();
+    if (!text) return;
+    this.#recall.write(this.#scope, { role, content: text });
+    this.#lines.push(`${role === 'user' ? 'Caller' : 'You'}: ${text}`);
+    if (this.#lines.length > MAX_CALL_LINES) this.#lines.shift();
+  }
+
+  /** The model is gone for good: say sorry with the recorded message, note it for staff, and hang up. */
+  async #apologiseAndEnd(): Promise<void> {
+    const { stream } = this.#deps;
+    this.#logger.error('the realtime model is unreachable; ending the call with an apology');
+    await this.#deps.prisma.auditEvent
+      .create({
+        data: {
+          organizationId: this.#call.organizationId,
+          actor: 'system',
+          action: 'call.model_unreachable',
+          resourceType: 'call',
+          resourceId: this.#call.id,
+          details: { householdId: this.#call.householdId, note: 'The caller was told staff would be informed.' },
+        },
+      })
+      .catch((error: unknown) => this.#logger.error({ err: error }, 'could not record the failed call for staff'));
+    const apology = await connectionLostMessage();
+    stream.clear();
+    stream.sendAudio(apology.toString('base64'));
+    stream.mark(this.#playback.sent(APOLOGY_ITEM, apology.length));
+    await withTimeout(this.#playedOut(), apology.length / MULAW_BYTES_PER_MS + APOLOGY_SLACK_MS);
+    await this.end('the realtime model could not be reached again');
+  }
+
+  /** Resolves once everything sent has played. */
+  #playedOut(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.#playback.playing) return;
+        this.#deps.stream.off('mark', check);
+        resolve();
+      };
+      this.#deps.stream.on('mark', check);
+      check();
     });
   }
 
@@ -208,7 +283,7 @@ export class VoiceCall {
     const heard = this.#playback.interrupt();
     if (responseId) this.#interrupted.add(responseId);
     if (heard) {
-      this.#deps.transport.interrupt({
+      this.#model.interrupt({
         itemId: heard.itemId,
         audioEndMs: Math.floor(heard.playedMs),
         cancelResponse: responseId !== undefined,
@@ -223,7 +298,7 @@ export class VoiceCall {
   }
 
   async #runTool(call: { callId: string; name: string; arguments: string }): Promise<void> {
-    const { transport } = this.#deps;
+    const model = this.#model;
     try {
       const output = await this.#deps.calls.turn(this.#call, async ({ scope }) => {
         const result = await this.#tools.run(call, scope);
@@ -236,15 +311,15 @@ export class VoiceCall {
         });
         return result.output;
       });
-      transport.sendFunctionOutput({ callId: call.callId, output });
+      model.sendFunctionOutput({ callId: call.callId, output });
     } catch (error) {
       this.#logger.error({ err: error, tool: call.name }, 'tool call failed');
-      transport.sendFunctionOutput({
+      model.sendFunctionOutput({
         callId: call.callId,
         output: `The ${call.name} tool failed; carry on without it.`,
       });
     }
-    transport.requestResponse();
+    model.requestResponse();
   }
 
   async #onKey(digit: string): Promise<void> {
@@ -257,32 +332,32 @@ export class VoiceCall {
       outcome = { kind: 'wrong', triesLeft: 0 };
     }
     if (!outcome) return;
-    const { transport } = this.#deps;
+    const model = this.#model;
     if (outcome.kind === 'verified') {
       this.#call = await this.#deps.calls.verifyCaller(this.#call, outcome.member.id);
       this.#scope = callScope(this.#call);
       this.#caller = { memberName: outcome.member.name, verified: true, pinRequested: false };
       this.#logger.info({ memberId: outcome.member.id }, 'caller verified by PIN');
       // Now, not debounced: the private blocks must be there before the model answers.
-      transport.updateSession(await this.#session());
-      transport.addMessage({
+      model.updateSession(await this.#session());
+      model.addMessage({
         role: 'system',
         text: `The caller entered the right PIN: they are ${outcome.member.name}, now verified.`,
       });
     } else if (outcome.kind === 'wrong') {
       this.#logger.info({ triesLeft: outcome.triesLeft }, 'wrong PIN');
-      transport.addMessage({
+      model.addMessage({
         role: 'system',
         text: `The PIN entered was wrong. ${outcome.triesLeft} ${outcome.triesLeft === 1 ? 'try' : 'tries'} left.`,
       });
     } else {
       this.#logger.warn('PIN tries used up; the caller stays unverified');
-      transport.addMessage({
+      model.addMessage({
         role: 'system',
         text: 'No PIN tries are left: the caller stays unverified for this call. Help with anything not private.',
       });
     }
-    transport.requestResponse();
+    model.requestResponse();
   }
 
   #hangUpAfterGoodbye(): void {
@@ -299,7 +374,7 @@ export class VoiceCall {
     clearTimeout(this.#refreshTimer);
     this.#refreshTimer = setTimeout(() => {
       this.#session().then(
-        (session) => this.#deps.transport.updateSession(session),
+        (session) => this.#model.updateSession(session),
         (error: unknown) => this.#logger.warn({ err: error }, 'could not refresh the call’s memory'),
       );
     }, REFRESH_DEBOUNCE_MS);
