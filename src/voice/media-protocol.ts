@@ -130,7 +130,7 @@ export type StopFrame = z.infer<typeof stopFrameSchema>;
 export type OutboundFrame = z.infer<typeof outboundFrameSchema>;
 
 /** Why a frame was refused, for counting; `reason` says it in words. */
-export type FrameProblem = 'too_large' | 'not_text' | 'not_json' | 'unknown_event' | 'invalid';
+export type FrameProblem = 'too_large' | 'not_json' | 'unknown_event' | 'invalid';
 
 export type ParseResult<T> = { ok: true; frame: T } | { ok: false; problem: FrameProblem; reason: string };
 

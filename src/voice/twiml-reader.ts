@@ -14,7 +14,7 @@ export type TwimlAnswer =
 /** The answer is not TwiML Twilio could act on; the message says what is wrong. */
 export class TwimlError extends ValidationError {}
 
-interface XmlElement {
+export interface XmlElement {
   name: string;
   attributes: Record<string, string>;
   children: Array<XmlElement | string>;
