@@ -49,6 +49,8 @@ export interface StandInConnection {
   readonly rejected: readonly { data: string; reason: string }[];
   /** The raw μ-law bytes appended so far. */
   audioIn(): Buffer;
+  /** The μ-law bytes of every `response.output_audio.delta` sent so far. */
+  audioOut(): Buffer;
   readonly open: boolean;
   /** Sends a server event (an `event_id` is added if missing), or a string as is (e.g. garbage). */
   send(event: Record<string, unknown> | string): void;
@@ -84,6 +86,7 @@ export class Connection implements StandInConnection {
   readonly #socket: WebSocket;
   readonly #shared: StandInContext;
   readonly #audio: Buffer[] = [];
+  readonly #audioOut: Buffer[] = [];
   #partialFrame: Buffer = Buffer.alloc(0);
   #heardMs = 0;
   #speech: { itemId: string; silentMs: number } | undefined;
@@ -117,6 +120,10 @@ export class Connection implements StandInConnection {
 
   audioIn(): Buffer {
     return Buffer.concat(this.#audio);
+  }
+
+  audioOut(): Buffer {
+    return Buffer.concat(this.#audioOut);
   }
 
   send(event: Record<string, unknown> | string): void {
@@ -302,6 +309,7 @@ export class Connection implements StandInConnection {
     for (let offset = 0; offset < audio.length && !response.cancelReason && this.open; offset += chunkBytes) {
       const chunk = audio.subarray(offset, offset + chunkBytes);
       this.#emit('response.output_audio.delta', { ...part, delta: chunk.toString('base64') });
+      this.#audioOut.push(chunk);
       await (this.#shared.options.pacing === 'fast' ? nextTurn() : sleep(chunk.length / MULAW_BYTES_PER_MILLISECOND));
     }
     const status = response.cancelReason ? 'incomplete' : 'completed';
