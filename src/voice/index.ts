@@ -34,6 +34,8 @@ export interface Voice {
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Calls live in this process. */
   readonly liveCalls: number;
+  /** Malformed or oversized media-stream frames dropped (and counted) in calls that have ended. */
+  readonly droppedFrames: number;
   /** Ends every live call, saving its transcript and queueing its consolidation. */
   close(): Promise<void>;
 }
@@ -81,6 +83,9 @@ export function createVoice(deps: {
     handleUpgrade: (request, socket, head) => streams.handleUpgrade(request, socket, head),
     get liveCalls() {
       return streams.liveCalls;
+    },
+    get droppedFrames() {
+      return streams.droppedFrames;
     },
     close: () => streams.close(),
   };

@@ -23,8 +23,11 @@ import { VoiceCall } from './voice-call.js';
 
 /** Twilio sends `connected` and `start` at once; a socket silent for longer is not Twilio. */
 const START_TIMEOUT_MS = 10_000;
-/** The largest frame Twilio sends is a few hundred bytes; anything near this is not Twilio. */
-const MAX_FRAME_BYTES = 64 * 1024;
+/**
+ * Frames past MAX_TWILIO_FRAME_BYTES are dropped and counted, and the call goes on; only a message
+ * this large (no Twilio frame is) makes the socket close, so a runaway peer cannot cost memory.
+ */
+const MAX_SOCKET_MESSAGE_BYTES = 1024 * 1024;
 /** WebSocket close code for a policy violation (RFC 6455): a stream that did not prove its call. */
 const CLOSE_POLICY_VIOLATION = 1008;
 
@@ -51,9 +54,10 @@ export interface MediaStreamsDeps {
 export class MediaStreams {
   readonly #deps: MediaStreamsDeps;
   readonly #logger: Logger;
-  readonly #sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  readonly #sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_SOCKET_MESSAGE_BYTES });
   /** Live calls by Twilio CallSid. */
   readonly #live = new Map<string, VoiceCall>();
+  #droppedFrames = 0;
 
   constructor(deps: MediaStreamsDeps) {
     this.#deps = deps;
@@ -63,6 +67,11 @@ export class MediaStreams {
   /** Calls running in this process. */
   get liveCalls(): number {
     return this.#live.size;
+  }
+
+  /** Malformed or oversized frames dropped from the media streams of calls that have ended. */
+  get droppedFrames(): number {
+    return this.#droppedFrames;
   }
 
   /** Takes an HTTP upgrade to `/twilio/media`; refuses one that is not Twilio's. */
@@ -146,7 +155,10 @@ export class MediaStreams {
     });
     const callSid = start.start.callSid;
     this.#live.set(callSid, voiceCall);
-    void voiceCall.ended.then(() => this.#live.delete(callSid));
+    void voiceCall.ended.then(() => {
+      this.#live.delete(callSid);
+      this.#droppedFrames += stream.droppedFrames;
+    });
     await voiceCall.start();
   }
 

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 const CONNECTION_LOST_URL = new URL('../../assets/voice/connection-lost.ulaw', import.meta.url);
 let connectionLost: Promise<Buffer> | undefined;
 
-/** "I'm sorry, I've lost my connection … I've let the staff know … Goodbye." */
+/** "I'm sorry, I've lost my connection. I've told the staff, and someone will call you back. Goodbye." */
 export function connectionLostMessage(): Promise<Buffer> {
   connectionLost ??= readFile(CONNECTION_LOST_URL);
   return connectionLost;
