@@ -6,7 +6,7 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import type { WebSocket } from 'ws';
 import { clientEventSchema, type RealtimeClientEvent } from '../../src/voice/realtime-protocol.js';
-import { MULAW_BYTES_PER_MILLISECOND, meanAmplitude, mulawTone } from './mulaw.js';
+import { MULAW_BYTES_PER_MS, meanAmplitude, mulawTone } from './mulaw.js';
 
 /** One step of a scripted model reply. */
 export type ReplyStep =
@@ -59,7 +59,7 @@ export interface StandInConnection {
 }
 
 const FRAME_MS = 20;
-const FRAME_BYTES = FRAME_MS * MULAW_BYTES_PER_MILLISECOND;
+const FRAME_BYTES = FRAME_MS * MULAW_BYTES_PER_MS;
 const AUDIO_CHUNK_MS = 100;
 // About how long a voice takes per character; `audioMs` overrides it.
 const SPEECH_MS_PER_CHAR = 60;
@@ -305,12 +305,12 @@ export class Connection implements StandInConnection {
     this.#emit('response.content_part.added', { ...part, part: { type: 'audio', transcript: '' } });
     this.#emit('response.output_audio_transcript.delta', { ...part, delta: step.say });
     const audio = mulawTone(step.audioMs ?? Math.max(MIN_SPEECH_MS, step.say.length * SPEECH_MS_PER_CHAR));
-    const chunkBytes = AUDIO_CHUNK_MS * MULAW_BYTES_PER_MILLISECOND;
+    const chunkBytes = AUDIO_CHUNK_MS * MULAW_BYTES_PER_MS;
     for (let offset = 0; offset < audio.length && !response.cancelReason && this.open; offset += chunkBytes) {
       const chunk = audio.subarray(offset, offset + chunkBytes);
       this.#emit('response.output_audio.delta', { ...part, delta: chunk.toString('base64') });
       this.#audioOut.push(chunk);
-      await (this.#shared.options.pacing === 'fast' ? nextTurn() : sleep(chunk.length / MULAW_BYTES_PER_MILLISECOND));
+      await (this.#shared.options.pacing === 'fast' ? nextTurn() : sleep(chunk.length / MULAW_BYTES_PER_MS));
     }
     const status = response.cancelReason ? 'incomplete' : 'completed';
     if (!response.cancelReason) {
