@@ -9,12 +9,20 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import WebSocket from 'ws';
 import { hashSecret } from '../../src/secrets.js';
 import { mulawSilence } from '../../src/voice/audio.js';
-import { dial, type SimulatedCall } from '../../src/voice/simulated-caller.js';
+import { dial, postStatus, type SimulatedCall, twilioSignature } from '../../src/voice/simulated-caller.js';
 import { mulawTone } from '../support/mulaw.js';
 import { type OpenAIStub, startOpenAIStub } from '../support/openai-stub.js';
 import type { ClientEventOf } from '../support/realtime-conversation.js';
 import { type RealtimeServer, type StandInConnection, startRealtimeServer } from '../support/realtime-server.js';
-import { ADAEZE_PHONE, CHIDI_PHONE, startVoiceStack, type VoiceStack } from '../support/voice-stack.js';
+import {
+  ADAEZE_PHONE,
+  CHIDI_PHONE,
+  DEMO_LINE,
+  PUBLIC_URL,
+  startVoiceStack,
+  TWILIO_AUTH_TOKEN,
+  type VoiceStack,
+} from '../support/voice-stack.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/audio/', import.meta.url));
 const ADAEZE_SAYS_PHYSIO = path.join(FIXTURES, 'adaeze-physio-reminder.wav');
@@ -124,6 +132,22 @@ describe('a phone call', () => {
         ]),
       );
     }, WAIT);
+    // An operator reads the transcript while the call is still live.
+    const live = await callRow(adaeze);
+    const reply = await fetch(`${stack.url}/v1/households/${stack.householdId}/calls/${live.id}`, {
+      headers: { authorization: `Bearer ${stack.apiKey}` },
+    });
+    expect(reply.status).toBe(200);
+    expect(await reply.json()).toMatchObject({
+      status: 'in_progress',
+      channel: 'voice',
+      transcript: expect.arrayContaining([
+        expect.objectContaining({
+          role: 'user',
+          content: 'Please remember that my physiotherapy is on Tuesdays at ten.',
+        }),
+      ]),
+    });
     await adaeze.hangUp();
     const ended = await vi.waitFor(async () => {
       const row = await callRow(adaeze);
@@ -213,6 +237,15 @@ describe('a phone call', () => {
 
     const badUpgrade = await dial({ ...stack.dialing(CHIDI_PHONE), streamSignature: 'bm90IHR3aWxpbw==' });
     expect(badUpgrade).toMatchObject({ kind: 'rejected', stage: 'stream' });
+    if (badUpgrade.kind !== 'rejected') return;
+    // Twilio then fails the call and says so: the line is free again.
+    const failed = await postStatus({
+      ...stack.dialing(CHIDI_PHONE),
+      callSid: badUpgrade.callSid,
+      accountSid: `AC${'2'.repeat(32)}`,
+      status: 'failed',
+    });
+    expect(failed.status).toBe(204);
 
     // A stream that names a real call but carries a token made with another key.
     const call = await stack.services.db.prisma.call.findFirstOrThrow({ where: { twilioCallSid: { not: null } } });
@@ -445,5 +478,75 @@ describe('a call longer than the model’s session limit', () => {
     expect(JSON.stringify(carried.item)).toContain('continuing a phone call');
     await vi.waitFor(() => expect(realtime.connections[first - 1]?.open).toBe(false), WAIT);
     await caller.hangUp();
+  });
+});
+
+describe('the incoming-call webhook', () => {
+  /** POSTs `params` to `path` signed as Twilio signs it. */
+  function postSigned(path: string, params: Record<string, string>) {
+    return fetch(`${stack.url}${path}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': twilioSignature(TWILIO_AUTH_TOKEN, `${PUBLIC_URL}${path}`, params),
+      },
+      body: new URLSearchParams(params),
+    });
+  }
+  const callSid = (digit: string) => `CA${digit.repeat(32)}`;
+
+  it('answers a retried webhook with the same call, and starts it once', async () => {
+    const params = { CallSid: callSid('7'), From: CHIDI_PHONE, To: DEMO_LINE, AccountSid: `AC${'7'.repeat(32)}` };
+    const first = await (await postSigned('/twilio/voice', params)).text();
+    const retry = await (await postSigned('/twilio/voice', params)).text();
+    const callId = /name="callId" value="([^"]+)"/.exec(first)?.[1];
+    expect(callId).toBeDefined();
+    expect(/name="callId" value="([^"]+)"/.exec(retry)?.[1]).toBe(callId);
+    expect(first).toContain(`<Stream url="wss://hearth.test/twilio/media">`);
+    expect(await stack.services.db.prisma.call.count({ where: { twilioCallSid: params.CallSid } })).toBe(1);
+    await postSigned('/twilio/status', { CallSid: params.CallSid, CallStatus: 'no-answer' });
+  });
+
+  it('speaks and hangs up for a number no household owns, and for a household at its call limit', async () => {
+    const unknown = await dial({ ...stack.dialing(CHIDI_PHONE), to: '+15555550199' });
+    expect(unknown).toMatchObject({ kind: 'spoken', hangUp: true, text: expect.stringContaining('not set up') });
+
+    const { prisma } = stack.services.db;
+    await prisma.household.update({
+      where: { id: stack.householdId },
+      data: { agentSettings: { maxConcurrentCalls: 1 } },
+    });
+    try {
+      realtime.scriptResponses([{ say: 'Hello.', audioMs: 200 }]);
+      await connect(ADAEZE_PHONE);
+      const calls = await prisma.call.count();
+      const busy = await dial(stack.dialing(CHIDI_PHONE));
+      expect(busy).toMatchObject({ kind: 'spoken', hangUp: true, text: expect.stringContaining('busy') });
+      expect(await prisma.call.count()).toBe(calls);
+    } finally {
+      await prisma.household.update({ where: { id: stack.householdId }, data: { agentSettings: {} } });
+    }
+  });
+
+  it('says what is wrong with a request it cannot take', async () => {
+    const json = await fetch(`${stack.url}/twilio/voice`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ CallSid: callSid('8') }),
+    });
+    expect(json.status).toBe(415);
+    expect(await json.json()).toMatchObject({ error: { message: expect.stringContaining('form-encoded') } });
+
+    const missing = await postSigned('/twilio/voice', { CallSid: 'not-a-sid', To: DEMO_LINE });
+    expect(missing.status).toBe(400);
+    const body = (await missing.json()) as { error: { details: unknown } };
+    expect(body.error.details).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: 'CallSid', message: expect.stringContaining('Twilio call sid') }),
+        expect.objectContaining({ path: 'From' }),
+      ]),
+    );
+    const status = await postSigned('/twilio/status', { CallSid: callSid('9') });
+    expect(status.status).toBe(400);
   });
 });

@@ -3,6 +3,7 @@
  * household, the job queue, the memory engine) and the real HTTP/WebSocket server, with Twilio's
  * settings and the realtime model at a wire-level stand-in. Tests dial it with the simulated caller.
  */
+import { createApiKey } from '../../src/admin/api-keys.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
 import { createServer } from '../../src/server.js';
@@ -24,6 +25,8 @@ export interface VoiceStack {
   householdId: string;
   /** Adaeze (grandmother), then Chidi (son). */
   memberIds: string[];
+  /** An admin API key of the demo organization, for reading calls as an operator does. */
+  apiKey: string;
   /** What `dial` needs besides `from` (and `to`, the demo line by default). */
   dialing(from: string): DialOptions;
   close(): Promise<void>;
@@ -44,6 +47,8 @@ export async function startVoiceStack(env: Record<string, string>): Promise<Voic
   const logger = createLogger(config);
   const services = await openServices({ config, logger });
   await services.start();
+  const household = await services.db.prisma.household.findUniqueOrThrow({ where: { id: householdId } });
+  const { key: apiKey } = await createApiKey(services.db.prisma, { organizationId: household.organizationId });
   const server = createServer(services);
   const url = await server.listen();
   server.setReady(true);
@@ -52,6 +57,7 @@ export async function startVoiceStack(env: Record<string, string>): Promise<Voic
     services,
     householdId,
     memberIds,
+    apiKey,
     dialing: (from) => ({ serverUrl: url, publicUrl: PUBLIC_URL, authToken: TWILIO_AUTH_TOKEN, to: DEMO_LINE, from }),
     async close() {
       await server.close();
