@@ -22,6 +22,7 @@ import { endCallTool } from './end-call.js';
 import { type CallerContext, voiceInstructions } from './instructions.js';
 import { connectionLostMessage } from './messages.js';
 import { ModelLink } from './model-link.js';
+import { RealtimeApiError } from './openai-realtime.js';
 import { PinCheck, type PinOutcome } from './pin-check.js';
 import { PlaybackTracker } from './playback.js';
 import { RecallWriter } from './recall-writer.js';
@@ -216,7 +217,12 @@ export class VoiceCall {
     model.on('function_call', (call) => {
       this.#turns = this.#turns.then(() => this.#runTool(call));
     });
-    model.on('error', (error) => this.#logger.warn({ err: error }, 'realtime model error'));
+    model.on('error', (error) => {
+      // The server's VAD may cancel a response itself as the caller barges in; ours then finds none.
+      const benign = error instanceof RealtimeApiError && error.error.code === 'response_cancel_not_active';
+      if (benign) this.#logger.debug({ err: error }, 'response already cancelled by the model');
+      else this.#logger.warn({ err: error }, 'realtime model error');
+    });
     model.on('restored', ({ reason }) => {
       this.#playback.interrupt();
       if (reason === 'reconnect') {

@@ -13,7 +13,12 @@ export type ReplyStep =
   /** Speaks `say` as a tone of `audioMs` (default: about as long as saying it takes). */
   | { say: string; audioMs?: number }
   /** Calls a tool; the response ends, and the next steps wait for its output and a `response.create`. */
-  | { call: string; arguments: Record<string, unknown> };
+  | { call: string; arguments: Record<string, unknown> }
+  /**
+   * Reads its prompt: speaks the first line of the session's instructions that matches `pattern`
+   * (a regular expression, case-insensitive), else `otherwise`. What it says comes from memory.
+   */
+  | { sayFromInstructions: string; otherwise: string; audioMs?: number };
 
 /** What the caller "said" in one utterance, and the model's reply to it (none: no reply). */
 export interface ScriptedUtterance {
@@ -95,6 +100,8 @@ export class Connection implements StandInConnection {
   // Responses run one after another, as on the API.
   #responses: Promise<void> = Promise.resolve();
   #afterCall: { callId: string; steps: ReplyStep[]; answered: boolean } | undefined;
+  /** The instructions of the latest `session.update`. */
+  #instructions = '';
 
   constructor(
     readonly id: number,
@@ -163,6 +170,7 @@ export class Connection implements StandInConnection {
   #handle(event: RealtimeClientEvent): void {
     switch (event.type) {
       case 'session.update':
+        this.#instructions = event.session.instructions ?? '';
         this.#emit('session.updated', { session: { object: 'realtime.session', ...event.session } });
         break;
       case 'input_audio_buffer.append':
@@ -275,6 +283,14 @@ export class Connection implements StandInConnection {
       if (response.cancelReason || !this.open) break;
       if ('say' in step) {
         output.push(await this.#speak(response, step, output.length));
+        continue;
+      }
+      if ('sayFromInstructions' in step) {
+        const pattern = new RegExp(step.sayFromInstructions, 'i');
+        const line = this.#instructions.split('\n').find((candidate) => pattern.test(candidate));
+        output.push(
+          await this.#speak(response, { say: line?.trim() ?? step.otherwise, audioMs: step.audioMs }, output.length),
+        );
         continue;
       }
       const call = this.#call(response, step, output.length);
