@@ -56,13 +56,12 @@ async function untilQuiet(call: SimulatedCall): Promise<void> {
 /** Places a call, speaks the recording, prints the transcript as Hearth writes it, and hangs up. */
 async function placeCall(input: {
   services: Services;
-  realtime: RealtimeServer;
   serverUrl: string;
   from: string;
   who: string;
   recording: string;
 }) {
-  const { services, realtime } = input;
+  const { services } = input;
   say(`\n☎  ${input.who} calls ${LINE} (a simulated Twilio call: signed webhook, 20 ms μ-law frames)`);
   const answer = await dial({
     serverUrl: input.serverUrl,
@@ -140,7 +139,6 @@ async function main() {
     openai.queueChat({ text: 'Adaeze asked Hearth to remember her physiotherapy is on Tuesdays at 10am.' });
     await placeCall({
       services,
-      realtime,
       serverUrl,
       from: ADAEZE,
       who: 'Adaeze',
@@ -155,7 +153,6 @@ async function main() {
     openai.queueChat({ text: 'Chidi asked when his mother’s physiotherapy is; Hearth told him.' });
     await placeCall({
       services,
-      realtime,
       serverUrl,
       from: CHIDI,
       who: 'Chidi',
