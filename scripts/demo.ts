@@ -17,7 +17,7 @@ import { createServer } from '../src/server.js';
 import { openServices, type Services } from '../src/services.js';
 import { dial, type SimulatedCall } from '../src/voice/simulated-caller.js';
 import { startOpenAIStub } from '../test/support/openai-stub.js';
-import { type RealtimeServer, startRealtimeServer } from '../test/support/realtime-server.js';
+import { startRealtimeServer } from '../test/support/realtime-server.js';
 
 const FIXTURES = fileURLToPath(new URL('../test/fixtures/audio/', import.meta.url));
 const PUBLIC_URL = 'https://hearth.demo';
