@@ -41,18 +41,6 @@ async function printMemory(services: Services, householdId: string, title: strin
   }
 }
 
-/** Waits (sending silence, as a phone line does) until the agent has replied and gone quiet for a second. */
-async function untilQuiet(call: SimulatedCall): Promise<void> {
-  const start = call.received.length;
-  let seen = start;
-  let quietMs = 0;
-  while (call.isOpen && (seen === start || quietMs < 1000 || call.queuedMs > 0)) {
-    await call.sendSilence(100);
-    quietMs = call.received.length === seen ? quietMs + 100 : 0;
-    seen = call.received.length;
-  }
-}
-
 /** Places a call, speaks the recording, prints the transcript as Hearth writes it, and hangs up. */
 async function placeCall(input: {
   services: Services;
@@ -84,9 +72,9 @@ async function placeCall(input: {
   };
   const ticker = setInterval(() => void printNew(), 200);
   try {
-    await untilQuiet(call); // the greeting
+    await call.waitForReply(); // the greeting
     await call.sendWavFile(input.recording);
-    await untilQuiet(call);
+    await call.waitForReply();
     await call.hangUp();
     await new Promise((resolve) => setTimeout(resolve, 500));
   } finally {

@@ -19,6 +19,10 @@ import { SimulatedPlayback } from './simulated-playback.js';
 import { type CallIdentity, type CallStatus, postStatus, twilioSid } from './simulated-webhooks.js';
 
 const DEFAULT_WAIT_TIMEOUT_MS = 5_000;
+/** How long the server must be silent for its reply to count as finished. */
+const REPLY_QUIET_MS = 1000;
+const REPLY_POLL_MS = 100;
+const DEFAULT_REPLY_TIMEOUT_MS = 30_000;
 const DTMF_GAP_MS = 100;
 
 /** The simulated call failed or a wait ran out; the message says what was seen. */
@@ -193,6 +197,25 @@ export class SimulatedCall {
     // A failed run must not stop the ones queued behind it.
     this.#sending = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Keeps the line open with silence until the server has spoken and then gone quiet for `quietMs`
+   * with everything it sent played: the agent's reply, heard whole. Resolves early if the call closes.
+   */
+  async waitForReply(options: { quietMs?: number; timeoutMs?: number } = {}): Promise<void> {
+    const quietMs = options.quietMs ?? REPLY_QUIET_MS;
+    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS);
+    const start = this.#received.length;
+    let seen = start;
+    let quietFor = 0;
+    while (this.isOpen && (seen === start || quietFor < quietMs || this.queuedMs > 0)) {
+      if (Date.now() > deadline)
+        throw new SimulatedCallError(`waitForReply: no quiet reply in time. ${this.#summary()}`);
+      await this.sendSilence(REPLY_POLL_MS);
+      quietFor = this.#received.length === seen ? quietFor + REPLY_POLL_MS : 0;
+      seen = this.#received.length;
+    }
   }
 
   /** Sends `ms` of silence (what a quiet line carries). */

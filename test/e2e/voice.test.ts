@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { hashSecret } from '../../src/secrets.js';
 import { mulawSilence } from '../../src/voice/audio.js';
 import { dial, postStatus, type SimulatedCall, twilioSignature } from '../../src/voice/simulated-caller.js';
+import { runHearth } from '../support/cli.js';
 import { mulawTone } from '../support/mulaw.js';
 import { type OpenAIStub, startOpenAIStub } from '../support/openai-stub.js';
 import type { ClientEventOf } from '../support/realtime-conversation.js';
@@ -548,5 +549,45 @@ describe('the incoming-call webhook', () => {
     );
     const status = await postSigned('/twilio/status', { CallSid: callSid('9') });
     expect(status.status).toBe(400);
+  });
+});
+
+describe('hearth call', () => {
+  it('places a call against the running server and prints its transcript as Hearth writes it', async () => {
+    realtime.scriptResponses([{ say: 'Hello Chidi.', audioMs: 300 }]);
+    realtime.scriptUtterances({
+      heard: 'When is mum’s physio?',
+      reply: [{ say: 'On Tuesdays at ten.', audioMs: 300 }],
+    });
+    const result = await runHearth(
+      [
+        'call',
+        '--to',
+        DEMO_LINE,
+        '--from',
+        CHIDI_PHONE,
+        '--audio',
+        CHIDI_ASKS,
+        '--server',
+        stack.url,
+        '--key',
+        stack.apiKey,
+      ],
+      { PUBLIC_URL, TWILIO_AUTH_TOKEN, HEARTH_DATA_DIR: '/nonexistent-hearth-call' },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Connected: call [0-9a-f-]{36}/);
+    expect(result.stdout).toContain('assistant: Hello Chidi.');
+    expect(result.stdout).toContain('user: When is mum’s physio?');
+    expect(result.stdout).toContain('assistant: On Tuesdays at ten.');
+    expect(result.stdout).toMatch(/Hung up after hearing \d+\.\d s of the agent\./);
+  });
+
+  it('says what to pass when the call cannot be placed', async () => {
+    const neither = await runHearth(['call', '--to', DEMO_LINE, '--from', CHIDI_PHONE], {});
+    expect(neither).toMatchObject({ code: 1, stderr: expect.stringContaining('--audio <wav> or --say') });
+    const unsigned = await runHearth(['call', '--to', DEMO_LINE, '--from', CHIDI_PHONE, '--say', 'Hi'], {});
+    expect(unsigned).toMatchObject({ code: 1, stderr: expect.stringContaining('PUBLIC_URL and TWILIO_AUTH_TOKEN') });
   });
 });
