@@ -7,6 +7,7 @@
  * npx hearth migrate
  * npx hearth org create "Sunrise Care"
  * npx hearth apikey create --org 0b6f… --name ops
+ * npx hearth call --to +15555550100 --from +15555550101 --say "Hello" # a simulated phone call
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type { Config } from './config/index.js';
@@ -136,6 +137,39 @@ program
       chat(services, { householdId: options.household, memberId: options.member }),
     );
   });
+
+program
+  .command('call')
+  .requiredOption('--to <number>', 'the Hearth number to call, e.g. +15555550100')
+  .requiredOption('--from <number>', 'the number calling, e.g. a member’s')
+  .option('--audio <wav>', 'a WAV recording to speak (any rate; converted to 8 kHz μ-law)')
+  .option('--say <text>', 'a sentence to speak (needs espeak-ng)')
+  .option('--server <url>', 'the running Hearth (default: http://localhost:$PORT)')
+  .option('--key <key>', 'an admin API key, to print the transcript (default: $HEARTH_API_KEY)')
+  .description('place a simulated phone call (as Twilio would) against a running server, and print its transcript')
+  .action(
+    async (options: { to: string; from: string; audio?: string; say?: string; server?: string; key?: string }) => {
+      if (!options.audio === !options.say)
+        program.error('Say what to speak: --audio <wav> or --say "<text>", one of them.');
+      const config = await loadConfig();
+      const { PUBLIC_URL: publicUrl, TWILIO_AUTH_TOKEN: authToken } = config;
+      if (!publicUrl || !authToken) {
+        program.error(
+          'Set PUBLIC_URL and TWILIO_AUTH_TOKEN as the server has them: the call is signed as Twilio signs it.',
+        );
+        return;
+      }
+      const { placeCall } = await import('./cli/call.js');
+      await placeCall({
+        serverUrl: options.server ?? `http://localhost:${config.PORT}`,
+        twilio: { publicUrl, authToken },
+        to: options.to,
+        from: options.from,
+        speech: options.audio ? { audio: options.audio } : { say: options.say ?? '' },
+        apiKey: options.key ?? process.env.HEARTH_API_KEY,
+      });
+    },
+  );
 
 try {
   await program.parseAsync();

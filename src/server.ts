@@ -1,12 +1,11 @@
 /**
  * Composes Hearth's HTTP and WebSocket edges on one server: health and readiness, the
- * admin API under /v1 (with /v1/openapi.json and /docs), and (as they arrive) the Twilio
- * routes. The edges validate and call modules; no business logic lives here.
+ * admin API under /v1 (with /v1/openapi.json and /docs), and the Twilio routes and media
+ * streams. The edges validate and call modules; no business logic lives here.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { WebSocketServer } from 'ws';
 import { createAdminRouter } from './admin/index.js';
 import type { TextChannel } from './calls/index.js';
 import type { Config } from './config/index.js';
@@ -15,6 +14,7 @@ import { UnavailableError } from './errors.js';
 import { errorHandler, pathOf, requestLogging, unknownRoute } from './http.js';
 import type { Logger } from './logger.js';
 import type { MemoryEngine } from './memory/index.js';
+import { MEDIA_STREAM_PATH, type Voice } from './voice/index.js';
 
 const READINESS_PING_TIMEOUT_MS = 2000;
 
@@ -25,6 +25,8 @@ export interface ServerOptions {
   memory: MemoryEngine;
   /** The text channel the `/v1` messages routes talk to; without it they are not served. */
   conversations?: TextChannel;
+  /** Phone calls: the `/twilio` routes and media streams; without it they are not served. */
+  voice?: Voice;
 }
 
 export interface HearthServer {
@@ -40,7 +42,7 @@ export interface HearthServer {
 }
 
 /** Builds the server around an opened database; it is not ready until `setReady(true)`. */
-export function createServer({ config, logger, db, memory, conversations }: ServerOptions): HearthServer {
+export function createServer({ config, logger, db, memory, conversations, voice }: ServerOptions): HearthServer {
   let notReadyReason: string | undefined = 'applying database migrations';
 
   const app = express();
@@ -73,6 +75,7 @@ export function createServer({ config, logger, db, memory, conversations }: Serv
     if (notReadyReason) throw new UnavailableError(`Hearth is not ready yet: ${notReadyReason}. Retry shortly.`);
     next();
   });
+  if (voice) app.use(voice.router);
   const admin = createAdminRouter({
     prisma: db.prisma,
     memory,
@@ -86,9 +89,12 @@ export function createServer({ config, logger, db, memory, conversations }: Serv
   app.use(errorHandler);
 
   const httpServer = http.createServer(app);
-  const webSockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
-  httpServer.on('upgrade', (req, socket) => {
-    // No WebSocket route is served yet; refuse cleanly rather than leave the socket hanging.
+  httpServer.on('upgrade', (req, socket, head) => {
+    if (voice && pathOf(req.url) === MEDIA_STREAM_PATH) {
+      voice.handleUpgrade(req, socket, head);
+      return;
+    }
+    // Refuse cleanly rather than leave the socket hanging.
     logger.warn({ path: pathOf(req.url) }, 'websocket upgrade to an unknown path');
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
@@ -112,7 +118,8 @@ export function createServer({ config, logger, db, memory, conversations }: Serv
     },
     async close() {
       notReadyReason = 'shutting down';
-      for (const client of webSockets.clients) client.close(1001, 'server shutting down');
+      // Live calls end first, so their transcripts are saved while the database is still open.
+      await voice?.close();
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeIdleConnections();
       const timeout = setTimeout(() => {
@@ -121,7 +128,6 @@ export function createServer({ config, logger, db, memory, conversations }: Serv
       }, config.HEARTH_SHUTDOWN_TIMEOUT_MS);
       await closed;
       clearTimeout(timeout);
-      webSockets.close();
     },
   };
 }

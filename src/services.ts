@@ -23,6 +23,7 @@ import {
   embedderOptions,
   type MemoryEngine,
 } from './memory/index.js';
+import { createVoice, type Voice } from './voice/index.js';
 
 /** How often the embedded database refreshes its planner statistics. */
 const ANALYZE_EVERY_MS = 10 * 60_000;
@@ -36,6 +37,8 @@ export interface Services {
   readonly queue: JobQueue;
   readonly calls: CallLifecycle;
   readonly conversations: TextChannel;
+  /** Phone calls: Twilio's webhooks and media streams, bridged to the realtime model. */
+  readonly voice: Voice;
   /** Applies pending migrations; returns the names of those applied. */
   migrate(): Promise<string[]>;
   /**
@@ -80,6 +83,7 @@ export async function openServices({ config, logger }: { config: Config; logger:
     idleSeconds: config.HEARTH_CONVERSATION_IDLE_MINUTES * 60,
   });
   const conversations = new TextChannel({ ...agent, calls });
+  const voice = createVoice({ config, prisma: db.prisma, calls, memory, logger });
   let maintenance: NodeJS.Timeout | undefined;
   let analyzing: Promise<unknown> = Promise.resolve();
   const migrate = () => applyMigrations(db);
@@ -109,6 +113,7 @@ export async function openServices({ config, logger }: { config: Config; logger:
     queue,
     calls,
     conversations,
+    voice,
     migrate,
     startJobs,
     async start({ jobs = true } = {}) {

@@ -4,15 +4,14 @@
  * digest, and shown once, when created. Keys issued before digests were stored as scrypt
  * hashes; those still verify, and are rewritten as digests on their next use.
  */
-import { createHash, randomBytes, type ScryptOptions, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Prisma, PrismaClient } from '../db/index.js';
 import { NotFoundError } from '../errors.js';
+import { isSecretHash, verifySecret } from '../secrets.js';
 
 const KEY_SCHEME = 'hth';
 const PREFIX_ID_LENGTH = 12;
 const SECRET_BYTES = 32;
-const SCRYPT_PARAMS = { N: 16_384, r: 8, p: 1 } as const;
-const SCRYPT_KEY_LENGTH = 32;
 const BASE32_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 const API_KEY_PATTERN = /^(hth_[a-z2-7]{12})_([A-Za-z0-9_-]{43})$/;
 const DIGEST_SCHEME = 'sha256';
@@ -21,36 +20,9 @@ const DIGEST_SCHEME = 'sha256';
  * limit. The CLI is not limited: whoever runs it holds the database, and may need a key to revoke others.
  */
 export const MAX_LIVE_API_KEYS = 50;
-const SCRYPT_SCHEME = 'scrypt';
-
-function scrypt(secret: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scryptCallback(secret, salt, SCRYPT_KEY_LENGTH, options, (error, key) => (error ? reject(error) : resolve(key))),
-  );
-}
 
 function randomBase32(length: number): string {
   return Array.from(randomBytes(length), (byte) => BASE32_ALPHABET[byte % 32]).join('');
-}
-
-/**
- * `scrypt$N$r$p$salt$hash`, for guessable secrets such as PINs (parameters travel with the hash so
- * they can be raised later). Not for API keys: see `digestApiKey`.
- */
-export async function hashSecret(secret: string): Promise<string> {
-  const salt = randomBytes(16);
-  const hash = await scrypt(secret, salt, SCRYPT_PARAMS);
-  const { N, r, p } = SCRYPT_PARAMS;
-  return [SCRYPT_SCHEME, N, r, p, salt.toString('base64url'), hash.toString('base64url')].join('$');
-}
-
-/** Constant-time check of `secret` against a `hashSecret` result (about 100 ms of CPU). */
-export async function verifySecret(secret: string, stored: string): Promise<boolean> {
-  const [scheme, N, r, p, salt, hash] = stored.split('$');
-  if (scheme !== SCRYPT_SCHEME || !salt || !hash) return false;
-  const expected = Buffer.from(hash, 'base64url');
-  const actual = await scrypt(secret, Buffer.from(salt, 'base64url'), { N: Number(N), r: Number(r), p: Number(p) });
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
 /**
@@ -61,14 +33,10 @@ export function digestApiKey(key: string): string {
   return `${DIGEST_SCHEME}$${createHash('sha256').update(key).digest('base64url')}`;
 }
 
-/** Whether a stored key hash is a scrypt hash from before digests: slow to check, and due to be rewritten. */
-export function isScryptHash(stored: string): boolean {
-  return stored.startsWith(`${SCRYPT_SCHEME}$`);
-}
-
 /** Constant-time check of a presented key against its stored digest, or its older scrypt hash. */
 export async function verifyApiKey(key: string, stored: string): Promise<boolean> {
-  if (isScryptHash(stored)) return verifySecret(key, stored);
+  // A scrypt hash: a key from before digests, slow to check and due to be rewritten.
+  if (isSecretHash(stored)) return verifySecret(key, stored);
   const expected = Buffer.from(stored);
   const actual = Buffer.from(digestApiKey(key));
   return actual.length === expected.length && timingSafeEqual(actual, expected);

@@ -8,7 +8,8 @@
 import type { Request, RequestHandler } from 'express';
 import type { PrismaClient } from '../db/index.js';
 import { UnauthorizedError } from '../errors.js';
-import { digestApiKey, isScryptHash, parseApiKey, verifyApiKey } from './api-keys.js';
+import { isSecretHash } from '../secrets.js';
+import { digestApiKey, parseApiKey, verifyApiKey } from './api-keys.js';
 import type { FailedAuthLimit } from './rate-limit.js';
 import type { Principal } from './scope/index.js';
 
@@ -62,7 +63,7 @@ export function requireApiKey(options: ApiKeyAuthOptions): RequestHandler {
     const found = await prisma.apiKey.findUnique({ where: { prefix } });
     const row = found?.revokedAt === null ? found : null;
     const stored = row?.secretHash ?? UNKNOWN_KEY_DIGEST;
-    if (isScryptHash(stored)) {
+    if (isSecretHash(stored)) {
       // Until its first use rewrites it, an old key costs a scrypt (~100 ms of CPU) per check: once its
       // prefix is being guessed, stop paying for guesses. Only this key, and only until the minute ends.
       const limited = failures.refusalForPrefix(res, prefix);
@@ -72,7 +73,7 @@ export function requireApiKey(options: ApiKeyAuthOptions): RequestHandler {
       reject('The API key is unknown or revoked. Create a new one with `hearth apikey create`.', true, prefix);
     }
     const at = now();
-    if (isScryptHash(stored)) {
+    if (isSecretHash(stored)) {
       // Conditional on the old hash, so a concurrent rotation or rewrite is never overwritten.
       await prisma.apiKey.updateMany({
         where: { id: row.id, secretHash: stored },

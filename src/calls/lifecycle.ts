@@ -119,6 +119,16 @@ export class CallLifecycle {
     return call;
   }
 
+  /** Records that the caller proved to be `memberId` (a PIN on the keypad); returns the call as it now is. */
+  async verifyCaller(call: Pick<Call, 'id' | 'householdId'>, memberId: string): Promise<Call> {
+    const [verified] = await this.#prisma.call.updateManyAndReturn({
+      where: { id: call.id, householdId: call.householdId },
+      data: { memberId, callerVerified: true },
+    });
+    if (!verified) throw new NotFoundError(`Call ${call.id} no longer exists.`);
+    return verified;
+  }
+
   /** The household's call (of `channel`, when given); `NotFoundError` when there is none. */
   async find(input: { householdId: string; callId: string; channel?: CallChannel }): Promise<Call> {
     const { householdId, callId, channel } = input;

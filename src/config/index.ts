@@ -66,6 +66,8 @@ export const configSchema = z
     HEARTH_REALTIME_VOICE: z.string().min(1).default('marin'),
     /** The model that transcribes callers into recall. */
     HEARTH_TRANSCRIPTION_MODEL: z.string().min(1).default('gpt-4o-mini-transcribe'),
+    /** The provider's cap on one realtime session (OpenAI: 60 minutes); a longer call rolls over to a new one before it. */
+    HEARTH_REALTIME_SESSION_LIMIT_SECONDS: z.coerce.number().positive().max(86_400).default(3600),
     /** Calls a household may have at once unless its agentSettings.maxConcurrentCalls says otherwise. */
     HEARTH_MAX_CONCURRENT_CALLS: z.coerce.number().int().min(1).max(100).default(3),
     /** Signs and verifies Twilio's webhooks and Media Streams; unset: the /twilio routes answer 503. */

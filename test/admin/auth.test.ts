@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiKeyOut, IssuedApiKeyOut } from '../../src/admin/activity-schemas.js';
-import { createApiKey, hashSecret } from '../../src/admin/api-keys.js';
+import { createApiKey } from '../../src/admin/api-keys.js';
 import type { Page } from '../../src/admin/pagination.js';
 import type { Database } from '../../src/db/index.js';
+import { hashSecret } from '../../src/secrets.js';
 import { createTestDatabase } from '../support/database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { Api, type ErrorBody, newTenant } from './support.js';

@@ -1,6 +1,6 @@
 /** Members of one organization's households: CRUD, PINs (hashed), erasure. */
 import type { Prisma } from '../../db/index.js';
-import { hashSecret } from '../api-keys.js';
+import { hashSecret } from '../../secrets.js';
 import { type Keyset, keysetOrder, keysetPage, keysetWhere, type Page } from '../pagination.js';
 import { type MemberCreate, type MemberUpdate, type MemberView, memberCreateSchema } from '../schemas.js';
 import { guarded, missing, requireHousehold, requireMember } from './guards.js';
