@@ -83,7 +83,7 @@ export async function openServices({ config, logger }: { config: Config; logger:
     idleSeconds: config.HEARTH_CONVERSATION_IDLE_MINUTES * 60,
   });
   const conversations = new TextChannel({ ...agent, calls });
-  const voice = createVoice({ config, prisma: db.prisma, calls, memory, logger });
+  const voice = createVoice({ config, prisma: db.prisma, calls, memory, provider, logger });
   let maintenance: NodeJS.Timeout | undefined;
   let analyzing: Promise<unknown> = Promise.resolve();
   const migrate = () => applyMigrations(db);

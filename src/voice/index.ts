@@ -6,7 +6,7 @@
  * runs in `voice-call.ts`, which writes its transcript to recall and ends it in the lifecycle.
  *
  * @example
- * const voice = createVoice({ config, prisma: db.prisma, calls, memory, logger });
+ * const voice = createVoice({ config, prisma: db.prisma, calls, memory, provider, logger });
  * app.use(voice.router); // POST /twilio/voice, POST /twilio/status
  * httpServer.on('upgrade', (req, socket, head) => voice.handleUpgrade(req, socket, head)); // /twilio/media
  * await voice.close(); // on shutdown: ends live calls, saving their transcripts
@@ -14,6 +14,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type express from 'express';
+import { createSummarizer, type ModelProvider } from '../agent/index.js';
 import type { CallLifecycle } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import type { PrismaClient } from '../db/index.js';
@@ -46,6 +47,8 @@ export function createVoice(deps: {
   prisma: PrismaClient;
   calls: CallLifecycle;
   memory: MemoryEngine;
+  /** The chat model, which summarises a long call's oldest turns. */
+  provider: ModelProvider;
   logger: Logger;
 }): Voice {
   const { config, prisma, calls, memory, logger } = deps;
@@ -65,6 +68,7 @@ export function createVoice(deps: {
     logger,
     twilio,
     defaults,
+    summarizer: createSummarizer({ provider: deps.provider, model: config.HEARTH_MODEL }),
     realtime: {
       url: (model) => realtimeUrl({ baseUrl: config.OPENAI_BASE_URL, realtimeUrl: config.OPENAI_REALTIME_URL, model }),
       apiKey: config.OPENAI_API_KEY,

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { CallLifecycle } from '../calls/index.js';
 import type { Call, PrismaClient } from '../db/index.js';
 import type { Logger } from '../logger.js';
-import type { MemoryEngine } from '../memory/index.js';
+import type { MemoryEngine, Summarizer } from '../memory/index.js';
 import type { CallerContext } from './instructions.js';
 import { MEDIA_STREAM_PATH } from './routes.js';
 import { type VoiceDefaults, voiceSettings } from './settings.js';
@@ -40,6 +40,8 @@ export interface MediaStreamsDeps {
   logger: Logger;
   twilio: { publicUrl: string; authToken: string } | undefined;
   defaults: VoiceDefaults;
+  /** Folds a long call's oldest turns into a summary. */
+  summarizer: Summarizer;
   realtime: {
     url(model: string): string;
     apiKey?: string;

@@ -16,10 +16,11 @@ import type { CallLifecycle } from '../calls/index.js';
 import type { Call, PrismaClient } from '../db/index.js';
 import { ConflictError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { MemoryEngine, SessionScope } from '../memory/index.js';
+import type { MemoryEngine, SessionScope, Summarizer } from '../memory/index.js';
 import { MULAW_BYTES_PER_MS } from './audio.js';
 import { endCallTool } from './end-call.js';
 import { type CallerContext, voiceInstructions } from './instructions.js';
+import { LiveConversation } from './live-conversation.js';
 import { connectionLostMessage } from './messages.js';
 import { ModelLink } from './model-link.js';
 import { RealtimeApiError } from './openai-realtime.js';
@@ -49,6 +50,8 @@ export interface VoiceCallDeps {
   call: Call;
   caller: CallerContext;
   stream: TwilioMediaStream;
+  /** Folds a long call's oldest turns into a summary (the chat model). */
+  summarizer: Summarizer;
   realtime: {
     createTransport(): RealtimeTransport;
     url: string;
@@ -76,6 +79,9 @@ export class VoiceCall {
   readonly #model: ModelLink;
   /** The latest lines of the call, for a new session to pick up from. */
   readonly #lines: string[] = [];
+  readonly #conversation: LiveConversation;
+  /** Pressure checks run one after another, after each line. */
+  #pressure: Promise<void> = Promise.resolve();
   /** Responses the caller interrupted: their remaining audio is stale and never reaches the caller. */
   readonly #interrupted = new Set<string>();
   #activeResponse: string | undefined;
@@ -109,6 +115,11 @@ export class VoiceCall {
     this.#tools = new ToolRunner({
       memory: deps.memory,
       extraTools: [endCallTool(() => this.#hangUpAfterGoodbye())],
+      logger: this.#logger,
+    });
+    this.#conversation = new LiveConversation({
+      memory: deps.memory,
+      summarizer: deps.summarizer,
       logger: this.#logger,
     });
     this.#model = new ModelLink({
@@ -160,16 +171,21 @@ export class VoiceCall {
    * of the transcript, and ends the call in the lifecycle, which queues its consolidation.
    */
   end(reason: string): Promise<void> {
-    this.#ending ??= this.#end(reason);
+    this.#deps.stream.close();
+    return this.#finish(reason);
+  }
+
+  /** Everything ending does but hanging up the caller's stream (which a last message may still need). */
+  #finish(reason: string): Promise<void> {
+    this.#ending ??= this.#wrapUp(reason);
     return this.#ending;
   }
 
-  async #end(reason: string): Promise<void> {
+  async #wrapUp(reason: string): Promise<void> {
     this.#logger.info({ reason, droppedFrames: this.#deps.stream.droppedFrames }, 'call ending');
     clearTimeout(this.#refreshTimer);
     this.#stopListening?.();
     this.#model.close();
-    this.#deps.stream.close();
     try {
       await withTimeout(this.#turns, END_TURN_WAIT_MS);
       await this.#recall.flush();
@@ -212,8 +228,8 @@ export class VoiceCall {
       }
     });
     model.on('speech_started', () => this.#bargeIn());
-    model.on('user_transcript', ({ transcript }) => this.#heard('user', transcript));
-    model.on('assistant_transcript', ({ transcript }) => this.#heard('assistant', transcript));
+    model.on('user_transcript', ({ itemId, transcript }) => this.#heard(itemId, 'user', transcript));
+    model.on('assistant_transcript', ({ itemId, transcript }) => this.#heard(itemId, 'assistant', transcript));
     model.on('function_call', (call) => {
       this.#turns = this.#turns.then(() => this.#runTool(call));
     });
@@ -234,16 +250,36 @@ export class VoiceCall {
     model.on('lost', () => void this.#apologiseAndEnd());
   }
 
-  /** A finished line of the call: to recall, and to the lines a new session picks up from. */
-  #heard(role: 'user' | 'assistant', transcript: string): void {
+  /** A finished line of the call: to recall, to the lines a new session picks up from, and to the live context. */
+  #heard(itemId: string, role: 'user' | 'assistant', transcript: string): void {
     const text = transcript.trim();
     if (!text) return;
     this.#recall.write(this.#scope, { role, content: text });
     this.#lines.push(`${role === 'user' ? 'Caller' : 'You'}: ${text}`);
     if (this.#lines.length > MAX_CALL_LINES) this.#lines.shift();
+    this.#conversation.heard(itemId, role, text);
+    this.#pressure = this.#pressure.then(() => this.#relievePressure());
   }
 
-  /** The model is gone for good: say sorry with the recorded message, note it for staff, and hang up. */
+  /** A long call: warn the model, then fold the oldest turns into a summary (see LiveConversation). */
+  async #relievePressure(): Promise<void> {
+    try {
+      const changed = await this.#conversation.relieve({
+        instructions: (await this.#session()).instructions,
+        model: this.#model,
+        recordSummary: (summary) =>
+          this.#recall.write(this.#scope, { role: 'system', content: `Summary of earlier in this call: ${summary}` }),
+      });
+      if (changed) this.#model.updateSession(await this.#session());
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'long call: the context check failed');
+    }
+  }
+
+  /**
+   * The model is gone for good: note it for staff, end the call (its transcript is kept and
+   * consolidated), then say sorry with the recorded message and hang up once it has played.
+   */
   async #apologiseAndEnd(): Promise<void> {
     const { stream } = this.#deps;
     this.#logger.error('the realtime model is unreachable; ending the call with an apology');
@@ -261,10 +297,14 @@ export class VoiceCall {
       .catch((error: unknown) => this.#logger.error({ err: error }, 'could not record the failed call for staff'));
     const apology = await connectionLostMessage();
     stream.clear();
+    this.#playback.interrupt();
     stream.sendAudio(apology.toString('base64'));
     stream.mark(this.#playback.sent(APOLOGY_ITEM, apology.length));
-    await withTimeout(this.#playedOut(), apology.length / MULAW_BYTES_PER_MS + APOLOGY_SLACK_MS);
-    await this.end('the realtime model could not be reached again');
+    const played = this.#playedOut();
+    // Ended now, not after the message: if the caller hangs up during it, nothing waits on them.
+    await this.#finish('the realtime model could not be reached again');
+    await withTimeout(played, apology.length / MULAW_BYTES_PER_MS + APOLOGY_SLACK_MS);
+    stream.close();
   }
 
   /** Resolves once everything sent has played. */
@@ -390,8 +430,10 @@ export class VoiceCall {
   async #session(): Promise<RealtimeSessionConfig> {
     const { memory, realtime } = this.#deps;
     const compiled = await memory.compileContext({ scope: this.#scope });
+    const tail = this.#conversation.instructionsTail;
+    const instructions = voiceInstructions({ compiled, caller: this.#caller });
     return {
-      instructions: voiceInstructions({ compiled, caller: this.#caller }),
+      instructions: tail ? `${instructions}\n\n${tail}` : instructions,
       tools: this.#tools.definitions,
       voice: realtime.voice,
       transcriptionModel: realtime.transcriptionModel,

@@ -3,6 +3,7 @@
  * real 20 ms μ-law frames of recorded speech) on one side, the wire-level Realtime stand-in on
  * the other, and the real services on PGlite in between.
  */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -30,6 +31,7 @@ const ADAEZE_SAYS_PHYSIO = path.join(FIXTURES, 'adaeze-physio-reminder.wav');
 const CHIDI_ASKS = path.join(FIXTURES, 'chidi-asks-physio.wav');
 const STOP_WAIT = path.join(FIXTURES, 'stop-wait.wav');
 const WAIT = { timeout: 10_000, interval: 50 };
+const CHAT_SUMMARY = 'The caller talked at length about the garden.';
 
 let realtime: RealtimeServer;
 let openai: OpenAIStub;
@@ -37,7 +39,11 @@ let stack: VoiceStack;
 
 beforeAll(async () => {
   // The recorded sentences pause for breath; an utterance ends after a longer silence than that.
-  [realtime, openai] = await Promise.all([startRealtimeServer({ silenceMs: 800 }), startOpenAIStub()]);
+  [realtime, openai] = await Promise.all([
+    startRealtimeServer({ silenceMs: 800 }),
+    // The chat model: summaries of long calls, and consolidation after each call.
+    startOpenAIStub({ fallbackChat: () => ({ text: CHAT_SUMMARY }) }),
+  ]);
   stack = await startVoiceStack({
     OPENAI_API_KEY: 'sk-test',
     OPENAI_BASE_URL: openai.url,
@@ -58,6 +64,11 @@ function waitOn<K extends Parameters<RealtimeServer['waitForClientEvent']>[0]>(
   return realtime.waitForClientEvent(type, (event, connection) => connection === model && match(event), {
     timeoutMs: 5000,
   });
+}
+
+/** Waits until the caller has heard the scripted greeting (`ms` of it), so that what they say next is not a barge-in. */
+function heardGreeting(caller: SimulatedCall, ms: number) {
+  return caller.waitFor((_received, call) => call.playedMs >= ms && call.queuedMs === 0, { timeoutMs: 5000 });
 }
 
 /** Calls still open at the end of a test are hung up, so a failed test never holds a line for the next. */
@@ -114,6 +125,7 @@ describe('a phone call', () => {
     });
     const { caller: adaeze, model } = await connect(ADAEZE_PHONE);
     const first = await waitOn(model, 'session.update');
+    await heardGreeting(adaeze, 400);
     expect(first.session.instructions).toContain('The caller is Adaeze Okafor, verified.');
 
     // Speaking while the tool runs: the audio keeps flowing both ways.
@@ -281,9 +293,10 @@ describe('a phone call', () => {
       reply: [{ say: 'Let me see, there are a few things to tell you about this week.', audioMs: 5000 }],
     });
     const { caller, model } = await connect(CHIDI_PHONE);
+    await heardGreeting(caller, 200);
     await caller.sendWavFile(CHIDI_ASKS, { paced: false });
     await caller.sendSilence(1000, { paced: false });
-    await caller.waitFor((_received, call) => call.playedMs >= 600, { timeoutMs: 5000 });
+    await caller.waitFor((_received, call) => call.playedMs >= 800, { timeoutMs: 5000 });
     await caller.hangUp();
     const row = await vi.waitFor(async () => {
       const ended = await callRow(caller);
@@ -320,6 +333,7 @@ describe('a phone call whose model connection fails', () => {
       reply: [{ say: 'On Tuesdays at ten.', audioMs: 300 }],
     });
     const { caller, model } = await connect(CHIDI_PHONE);
+    await heardGreeting(caller, 200);
     await caller.sendWavFile(CHIDI_ASKS, { paced: false });
     await caller.sendSilence(1000, { paced: false });
     await vi.waitFor(async () => {
@@ -352,17 +366,20 @@ describe('a phone call whose model connection fails', () => {
     const { caller, model } = await connect(ADAEZE_PHONE);
     await caller.waitFor((_received, call) => call.playedMs >= 200, { timeoutMs: 5000 });
     realtime.refuseConnections(true);
+    model.drop();
+    const apology = await readFile(new URL('../../assets/voice/connection-lost.ulaw', import.meta.url));
+    const receivedAudio = () =>
+      Buffer.concat(
+        caller.received.flatMap((frame) =>
+          frame.valid && frame.frame.event === 'media' ? [Buffer.from(frame.frame.media.payload, 'base64')] : [],
+        ),
+      );
     try {
-      model.drop();
-      const closed = await caller.closed;
-      expect(closed.by).toBe('server');
+      // The whole recorded message reaches the caller, after a clear of anything still playing.
+      await caller.waitFor(() => receivedAudio().subarray(-apology.length).equals(apology), { timeoutMs: 8000 });
     } finally {
       realtime.refuseConnections(false);
     }
-    const apology = await import('node:fs/promises').then((fs) =>
-      fs.readFile(new URL('../../assets/voice/connection-lost.ulaw', import.meta.url)),
-    );
-    expect(caller.played.subarray(caller.played.length - apology.length).equals(apology)).toBe(true);
     const row = await vi.waitFor(async () => {
       const ended = await callRow(caller);
       expect(ended.status).toBe('completed');
@@ -434,6 +451,7 @@ describe('two calls in one household at once', () => {
     await waitOn(adaezeModel, 'session.update');
     const { caller: chidi, model: chidiModel } = await connect(CHIDI_PHONE);
     await waitOn(chidiModel, 'session.update');
+    await Promise.all([heardGreeting(adaeze, 200), heardGreeting(chidi, 200)]);
     await chidi.sendWavFile(CHIDI_ASKS, { paced: false });
     await chidi.sendSilence(1000, { paced: false });
     const refreshed = await waitOn(adaezeModel, 'session.update', (event) =>
@@ -465,6 +483,7 @@ describe('a call longer than the model’s session limit', () => {
     });
     const { caller, model } = await connect(CHIDI_PHONE, short);
     const first = model.id;
+    await heardGreeting(caller, 200);
     await caller.sendWavFile(CHIDI_ASKS, { paced: false });
     await caller.sendSilence(1000, { paced: false });
     const next = await realtime.waitForClientEvent('session.update', (_event, c) => c.id === first + 1, {
@@ -567,7 +586,7 @@ describe('hearth call', () => {
         '--from',
         CHIDI_PHONE,
         '--audio',
-        CHIDI_ASKS,
+        STOP_WAIT,
         '--server',
         stack.url,
         '--key',
@@ -589,5 +608,55 @@ describe('hearth call', () => {
     expect(neither).toMatchObject({ code: 1, stderr: expect.stringContaining('--audio <wav> or --say') });
     const unsigned = await runHearth(['call', '--to', DEMO_LINE, '--from', CHIDI_PHONE, '--say', 'Hi'], {});
     expect(unsigned).toMatchObject({ code: 1, stderr: expect.stringContaining('PUBLIC_URL and TWILIO_AUTH_TOKEN') });
+  });
+});
+
+describe('a long call', () => {
+  let long: VoiceStack;
+  beforeAll(async () => {
+    long = await startVoiceStack({
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: openai.url,
+      OPENAI_REALTIME_URL: realtime.url,
+      // The engine's thresholds, shrunk so that a few long lines cross them.
+      HEARTH_MEMORY_WARN_TOKENS: '1500',
+      HEARTH_MEMORY_EVICT_TOKENS: '2200',
+    });
+  });
+  afterAll(() => long?.close());
+
+  it('warns the model, then folds the oldest turns into a summary and deletes them from the session', async () => {
+    const line = (n: number) =>
+      `Part ${n}: ${'the garden needs watering and the hedge wants trimming soon. '.repeat(16)}`;
+    realtime.scriptResponses([{ say: 'Hello.', audioMs: 100 }]);
+    realtime.scriptUtterances(...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => ({ heard: line(n) })));
+    const { caller, model } = await connect(CHIDI_PHONE, long);
+    await waitOn(model, 'session.update');
+    await heardGreeting(caller, 100);
+    const speak = async (lines: number) => {
+      for (let n = 0; n < lines; n++) {
+        await caller.sendAudio(mulawTone(300), { paced: false });
+        await caller.sendSilence(1000, { paced: false });
+      }
+    };
+    // The instructions are about 700 tokens, each line about 250: four lines cross the warning.
+    await speak(4);
+    const warned = await waitOn(model, 'session.update', (event) =>
+      event.session.instructions.includes('Memory pressure'),
+    );
+    expect(warned.session.instructions).toContain('Save anything that matters');
+    expect(model.events.some((event) => event.type === 'conversation.item.delete')).toBe(false);
+    await speak(4);
+    const deleted = await waitOn(model, 'conversation.item.delete');
+    const summarised = await waitOn(model, 'session.update', (event) =>
+      event.session.instructions.includes('<call_summary>'),
+    );
+    expect(summarised.session.instructions).toContain(CHAT_SUMMARY);
+    expect(deleted.item_id).toMatch(/^item_/);
+    await vi.waitFor(async () => {
+      const row = await long.services.db.prisma.call.findUniqueOrThrow({ where: { twilioCallSid: caller.callSid } });
+      const lines = await long.services.memory.transcript({ householdId: row.householdId, callId: row.id });
+      expect(lines.map((entry) => entry.content)).toContain(`Summary of earlier in this call: ${CHAT_SUMMARY}`);
+    }, WAIT);
   });
 });

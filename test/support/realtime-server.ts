@@ -150,7 +150,8 @@ export async function startRealtimeServer(options: RealtimeServerOptions = {}): 
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters.delete(waiter);
-          const got = recorded.map(({ event }) => event.type).join(', ') || 'nothing';
+          const types = recorded.map(({ event }) => event.type).filter((name) => name !== 'input_audio_buffer.append');
+          const got = `${types.slice(-10).join(', ') || 'no other events'}, and audio`;
           reject(new Error(`realtime-server: no matching ${type} within ${timeoutMs} ms (received: ${got})`));
         }, timeoutMs);
         const waiter: Waiter = {
