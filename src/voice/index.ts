@@ -14,7 +14,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type express from 'express';
-import { createSummarizer, type ModelProvider } from '../agent/index.js';
+import { type AgentTool, createSummarizer, type ModelProvider } from '../agent/index.js';
 import type { CallLifecycle } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import type { PrismaClient } from '../db/index.js';
@@ -49,6 +49,8 @@ export function createVoice(deps: {
   memory: MemoryEngine;
   /** The chat model, which summarises a long call's oldest turns. */
   provider: ModelProvider;
+  /** The agent's tools beyond memory and `end_call` (the seam for `escalate`). */
+  extraTools?: AgentTool[];
   logger: Logger;
 }): Voice {
   const { config, prisma, calls, memory, logger } = deps;
@@ -69,6 +71,7 @@ export function createVoice(deps: {
     twilio,
     defaults,
     summarizer: createSummarizer({ provider: deps.provider, model: config.HEARTH_MODEL }),
+    extraTools: deps.extraTools,
     realtime: {
       url: (model) => realtimeUrl({ baseUrl: config.OPENAI_BASE_URL, realtimeUrl: config.OPENAI_REALTIME_URL, model }),
       apiKey: config.OPENAI_API_KEY,

@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { z } from 'zod';
+import type { AgentTool } from '../agent/index.js';
 import type { CallLifecycle } from '../calls/index.js';
 import type { Call, PrismaClient } from '../db/index.js';
 import type { Logger } from '../logger.js';
@@ -42,6 +43,8 @@ export interface MediaStreamsDeps {
   defaults: VoiceDefaults;
   /** Folds a long call's oldest turns into a summary. */
   summarizer: Summarizer;
+  /** The agent's tools beyond memory and `end_call` (e.g. `escalate`), offered on every call. */
+  extraTools?: AgentTool[];
   realtime: {
     url(model: string): string;
     apiKey?: string;

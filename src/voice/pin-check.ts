@@ -17,6 +17,18 @@ export type PinOutcome =
   /** No tries left, or nobody in the household has a PIN to check against. */
   | { kind: 'locked' };
 
+/** What the model is told after a PIN, so it can tell the caller. */
+export function pinOutcomeNote(outcome: PinOutcome): string {
+  switch (outcome.kind) {
+    case 'verified':
+      return `The caller entered the right PIN: they are ${outcome.member.name}, now verified.`;
+    case 'wrong':
+      return `The PIN entered was wrong. ${outcome.triesLeft} ${outcome.triesLeft === 1 ? 'try' : 'tries'} left.`;
+    case 'locked':
+      return 'No PIN tries are left: the caller stays unverified for this call. Help with anything not private.';
+  }
+}
+
 /** Collects keys and checks the PIN when `#` is pressed. */
 export class PinCheck {
   readonly #prisma: PrismaClient;

@@ -11,7 +11,7 @@
  * await call.start(); // resolves once the model's session is configured
  * await call.ended; // the caller hung up, or the agent did; consolidation is queued
  */
-import { callScope, parseToolArguments, ToolRunner } from '../agent/index.js';
+import { type AgentTool, callScope, parseToolArguments, ToolRunner } from '../agent/index.js';
 import type { CallLifecycle } from '../calls/index.js';
 import type { Call, PrismaClient } from '../db/index.js';
 import { ConflictError } from '../errors.js';
@@ -24,7 +24,7 @@ import { LiveConversation } from './live-conversation.js';
 import { connectionLostMessage } from './messages.js';
 import { ModelLink } from './model-link.js';
 import { RealtimeApiError } from './openai-realtime.js';
-import { PinCheck, type PinOutcome } from './pin-check.js';
+import { PinCheck, type PinOutcome, pinOutcomeNote } from './pin-check.js';
 import { PlaybackTracker } from './playback.js';
 import { RecallWriter } from './recall-writer.js';
 import type { RealtimeSessionConfig, RealtimeTransport } from './transport.js';
@@ -52,6 +52,8 @@ export interface VoiceCallDeps {
   stream: TwilioMediaStream;
   /** Folds a long call's oldest turns into a summary (the chat model). */
   summarizer: Summarizer;
+  /** The agent's tools beyond memory and `end_call` (e.g. `escalate`). */
+  extraTools?: AgentTool[];
   realtime: {
     createTransport(): RealtimeTransport;
     url: string;
@@ -114,7 +116,7 @@ export class VoiceCall {
     this.#recall = new RecallWriter({ memory: deps.memory, logger: this.#logger });
     this.#tools = new ToolRunner({
       memory: deps.memory,
-      extraTools: [endCallTool(() => this.#hangUpAfterGoodbye())],
+      extraTools: [endCallTool(() => this.#hangUpAfterGoodbye()), ...(deps.extraTools ?? [])],
       logger: this.#logger,
     });
     this.#conversation = new LiveConversation({
@@ -378,32 +380,16 @@ export class VoiceCall {
       outcome = { kind: 'wrong', triesLeft: 0 };
     }
     if (!outcome) return;
-    const model = this.#model;
     if (outcome.kind === 'verified') {
       this.#call = await this.#deps.calls.verifyCaller(this.#call, outcome.member.id);
       this.#scope = callScope(this.#call);
       this.#caller = { memberName: outcome.member.name, verified: true, pinRequested: false };
-      this.#logger.info({ memberId: outcome.member.id }, 'caller verified by PIN');
       // Now, not debounced: the private blocks must be there before the model answers.
-      model.updateSession(await this.#session());
-      model.addMessage({
-        role: 'system',
-        text: `The caller entered the right PIN: they are ${outcome.member.name}, now verified.`,
-      });
-    } else if (outcome.kind === 'wrong') {
-      this.#logger.info({ triesLeft: outcome.triesLeft }, 'wrong PIN');
-      model.addMessage({
-        role: 'system',
-        text: `The PIN entered was wrong. ${outcome.triesLeft} ${outcome.triesLeft === 1 ? 'try' : 'tries'} left.`,
-      });
-    } else {
-      this.#logger.warn('PIN tries used up; the caller stays unverified');
-      model.addMessage({
-        role: 'system',
-        text: 'No PIN tries are left: the caller stays unverified for this call. Help with anything not private.',
-      });
+      this.#model.updateSession(await this.#session());
     }
-    model.requestResponse();
+    this.#logger.info({ outcome: outcome.kind }, 'PIN entered');
+    this.#model.addMessage({ role: 'system', text: pinOutcomeNote(outcome) });
+    this.#model.requestResponse();
   }
 
   #hangUpAfterGoodbye(): void {
