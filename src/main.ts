@@ -73,6 +73,9 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   if (!services.provider.configured) {
     logger.warn('no model provider configured: set OPENAI_API_KEY (or OPENAI_BASE_URL) for the agent to answer');
   }
+  if (!config.PUBLIC_URL || !config.TWILIO_AUTH_TOKEN) {
+    logger.info('phone calls are off: set PUBLIC_URL and TWILIO_AUTH_TOKEN to take them (README: Phone calls)');
+  }
   // Requests need the schema, not the job workers: the server answers while the queue starts
   // (measured: 0.6 s of start-up, `npm run bench -- startup`), and a job sent meanwhile waits for it.
   startup = services.startJobs({ maintenance: true });
