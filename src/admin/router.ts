@@ -22,6 +22,7 @@ import { blockRoutes } from './routes/blocks.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { householdRoutes } from './routes/households.js';
 import { organizationRoutes } from './routes/organization.js';
+import { rosterRoutes } from './routes/roster.js';
 import { scopedDb } from './scope/index.js';
 
 /** Every route the admin API serves itself. */
@@ -30,6 +31,7 @@ const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...blockRoutes,
   ...archiveRoutes,
   ...organizationRoutes,
+  ...rosterRoutes,
 ];
 
 const DEFAULT_AUTH_FAILURES_PER_MINUTE = 30;

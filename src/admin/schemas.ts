@@ -104,7 +104,7 @@ export const agentSettingsSchema = z
 const householdName = storedText().trim().min(1).max(200).describe('Name operators know the household by');
 
 /** Rejects an update that changes nothing, so a typo'd field name is never a silent no-op. */
-function someField<T extends z.ZodObject>(schema: T) {
+export function someField<T extends z.ZodObject>(schema: T) {
   return schema.refine((value) => Object.keys(value).length > 0, 'send at least one field to change');
 }
 

@@ -17,6 +17,7 @@ import { Members } from './members.js';
 import { PhoneLines } from './phone-lines.js';
 import type { Principal } from './principal.js';
 import type { ScopeOptions } from './repository.js';
+import { EscalationPolicies, OnCallRoster } from './roster.js';
 
 export type { BlockOwner } from './blocks.js';
 export { type Principal, systemPrincipal } from './principal.js';
@@ -28,6 +29,8 @@ export interface Scope {
   readonly households: Households;
   readonly members: Members;
   readonly phoneLines: PhoneLines;
+  readonly roster: OnCallRoster;
+  readonly policies: EscalationPolicies;
   readonly blocks: Blocks;
   readonly archive: Archive;
   readonly calls: Calls;
@@ -42,6 +45,8 @@ export function scopedDb(options: ScopeOptions): Scope {
     households: new Households(options),
     members: new Members(options),
     phoneLines: new PhoneLines(options),
+    roster: new OnCallRoster(options),
+    policies: new EscalationPolicies(options),
     blocks: new Blocks(options),
     archive: new Archive(options),
     calls: new Calls(options),
