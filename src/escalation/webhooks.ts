@@ -47,8 +47,9 @@ const MAX_ERROR_EXCERPT_BYTES = 512;
 const MAX_ERROR_EXCERPT_CHARS = 200;
 
 /**
- * Waits between attempts: the spec's example schedule ("Deliverability and reliability"), which
- * spans about three days after the immediate first attempt (10 attempts, last at +75 h 35 min 5 s).
+ * Waits between attempts: the spec's example schedule ("Deliverability and reliability") cut to
+ * about a day (8 attempts, the last at +24 h 35 min 5 s). The spec's runs three days; an
+ * escalation older than a day is history, and its receiver learns of it from the resolution.
  */
 export const WEBHOOK_RETRY_DELAYS_MS = [
   5_000, // 5 s
@@ -56,17 +57,15 @@ export const WEBHOOK_RETRY_DELAYS_MS = [
   30 * 60_000, // 30 min
   2 * 3_600_000, // 2 h
   5 * 3_600_000, // 5 h
-  10 * 3_600_000, // 10 h
-  14 * 3_600_000, // 14 h
-  20 * 3_600_000, // 20 h
-  24 * 3_600_000, // 24 h
+  8 * 3_600_000, // 8 h
+  9 * 3_600_000, // 9 h
 ] as const;
 /** Attempts in all: the first one plus one per delay. */
 export const WEBHOOK_MAX_ATTEMPTS = WEBHOOK_RETRY_DELAYS_MS.length + 1;
 /** Jitter only lengthens a delay, by up to this fraction, so no retry comes earlier than the schedule says. */
 export const WEBHOOK_RETRY_JITTER_RATIO = 0.1;
 // A receiver's Retry-After is honoured up to the longest step of the schedule; a year would park the message.
-const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
+const MAX_RETRY_AFTER_MS = 9 * 3_600_000;
 
 /** One of `WEBHOOK_EVENT_TYPES`. */
 export const webhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES);
@@ -116,7 +115,7 @@ export interface WebhookAttempt {
   error?: string;
   /** Worth trying again later (408, 429, 5xx, network errors and timeouts). */
   retryable: boolean;
-  /** The receiver's `Retry-After`, in ms from now (capped at 24 h); pass it to `nextRetryDelayMs`. */
+  /** The receiver's `Retry-After`, in ms from now (capped at 9 h, the schedule's longest wait); pass it to `nextRetryDelayMs`. */
   retryAfterMs?: number;
 }
 
