@@ -1,7 +1,8 @@
 /**
  * Escalation (DESIGN.md §6): on-call staff, who is on call when, and policies whose levels page
- * people one after another until someone acknowledges. So far: the policy model; paging, the
- * `escalate` tool and acknowledgements come next (issue 11).
+ * people one after another until someone acknowledges. Built so far: the policy model, paging by
+ * SMS and voice call through the official Twilio SDK, and Standard Webhooks deliveries. The
+ * `escalate` tool, the durable paging chain and acknowledgements come next (issue 11).
  */
 export {
   type EscalationLevel,
@@ -10,3 +11,11 @@ export {
   namedStaff,
   pageChannelSchema,
 } from './policy.js';
+export { createTwilioPager, PageDeliveryError, pageTwiml, type TwilioPager } from './twilio-pager.js';
+export {
+  deliverWebhook,
+  generateWebhookSecret,
+  nextRetryDelayMs,
+  type WebhookAttempt,
+  webhookPayload,
+} from './webhooks.js';

@@ -8,13 +8,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallOut } from '../../src/admin/activity-schemas.js';
 import type { BlockOut, PassageOut } from '../../src/admin/memory-schemas.js';
 import type { OpenApiDocument } from '../../src/admin/openapi.js';
+import type { PolicyView, ShiftView, StaffView } from '../../src/admin/roster-schemas.js';
 import type { HouseholdView, MemberView, PhoneLineView } from '../../src/admin/schemas.js';
 import type { Database } from '../../src/db/index.js';
 import { createTestDatabase } from '../support/database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { Api, newTenant, snapshot } from './support.js';
 
-type Ids = Record<'householdId' | 'memberId' | 'label' | 'callId' | 'passageId' | 'phoneLineId' | 'keyId', string>;
+type Ids = Record<
+  | 'householdId'
+  | 'memberId'
+  | 'label'
+  | 'callId'
+  | 'passageId'
+  | 'phoneLineId'
+  | 'keyId'
+  | 'staffId'
+  | 'shiftId'
+  | 'policyId',
+  string
+>;
 
 const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
@@ -37,6 +50,8 @@ const VALID_INPUT: Record<string, { body?: unknown; query?: string; ifMatch?: bo
   'GET /v1/households/{householdId}/passages/search': { query: '?q=penicillin' },
   'GET /v1/households/{householdId}/recall': { query: '?q=penicillin' },
   'PATCH /v1/phone-lines/{phoneLineId}': { body: { label: 'Hijacked' } },
+  'PATCH /v1/on-call-staff/{staffId}': { body: { name: 'Impostor' } },
+  'PATCH /v1/escalation-policies/{policyId}': { body: { name: 'Rewritten' } },
 };
 
 let db: Database;
@@ -76,7 +91,24 @@ async function populate(name: string, phone: string, line: string) {
     role: 'user',
     content: 'Remember my penicillin allergy.',
   });
+  const staff = (await api.post<StaffView>('/v1/on-call-staff', { name: `${name} nurse`, phone: line })).body;
+  const shift = (
+    await api.post<ShiftView>('/v1/on-call-shifts', {
+      staffId: staff.id,
+      startsAt: '2026-12-01T18:00:00Z',
+      endsAt: '2026-12-02T08:00:00Z',
+    })
+  ).body;
+  const policy = (
+    await api.post<PolicyView>('/v1/escalation-policies', {
+      name: `${name} nights`,
+      levels: [{ targets: [{ onCall: true }], channels: ['sms'], ackTimeoutSeconds: 300 }],
+    })
+  ).body;
   const ids: Ids = {
+    staffId: staff.id,
+    shiftId: shift.id,
+    policyId: policy.id,
     householdId: household.id,
     memberId: member.id,
     label: block.label,
