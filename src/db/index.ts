@@ -11,7 +11,15 @@ import type { Config } from '../config/index.js';
 import type { DatabaseTarget } from './database.js';
 
 export { type Database, type DatabaseTarget, describeUrl, openDatabase } from './database.js';
-export { type Call, type Household, type Member, type Message, Prisma, type PrismaClient } from './generated/client.js';
+export {
+  type Call,
+  type Escalation,
+  type Household,
+  type Member,
+  type Message,
+  Prisma,
+  type PrismaClient,
+} from './generated/client.js';
 export * from './generated/enums.js';
 export { dataDirOwner } from './lock.js';
 export { applyMigrations, migrationsDrift, pendingMigrations } from './migrate.js';

@@ -1,9 +1,18 @@
 /**
  * Escalation (DESIGN.md §6): on-call staff, who is on call when, and policies whose levels page
  * people one after another until someone acknowledges. Built so far: the policy model, paging by
- * SMS and voice call through the official Twilio SDK, and Standard Webhooks deliveries. The
- * `escalate` tool, the durable paging chain and acknowledgements come next (issue 11).
+ * SMS and voice call through the official Twilio SDK, Standard Webhooks deliveries, and
+ * acknowledgement (the first wins; later ones are kept) and resolution. The `escalate` tool and
+ * the durable paging chain come next (issue 11).
  */
+export {
+  ACK_LINK_TTL_SECONDS,
+  type AckOutcome,
+  ackLinkToken,
+  acknowledgeEscalation,
+  resolveEscalation,
+  validAckLinkToken,
+} from './acknowledgements.js';
 export {
   type EscalationLevel,
   escalationLevelSchema,

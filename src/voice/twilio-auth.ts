@@ -6,8 +6,8 @@
  * string (Twilio drops it), so the TwiML passes the call id and a short-lived HMAC token as
  * `<Parameter>`s, which come back in the `start` frame.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import twilioWebhooks from 'twilio/lib/webhooks/webhooks.js';
+import { signToken, verifyToken } from '../signed-tokens.js';
 
 /** Long enough for Twilio to open the stream after the TwiML, short enough to be useless if leaked. */
 export const STREAM_TOKEN_TTL_SECONDS = 120;
@@ -31,22 +31,18 @@ export function validTwilioSignature(input: {
   return twilioWebhooks.validateRequest(input.authToken, input.signature, input.url, input.params);
 }
 
-function tokenMac(authToken: string, callId: string, expiresAt: number): Buffer {
-  return createHmac('sha256', authToken).update(`${STREAM_TOKEN_CONTEXT}\n${callId}\n${expiresAt}`).digest();
-}
-
-/** A token that lets a media stream attach to `callId` until it expires: `<expiry seconds>.<mac>`. */
+/** A token that lets a media stream attach to `callId` until it expires. */
 export function streamToken(authToken: string, callId: string, now = Date.now()): string {
-  const expiresAt = Math.floor(now / 1000) + STREAM_TOKEN_TTL_SECONDS;
-  return `${expiresAt}.${tokenMac(authToken, callId, expiresAt).toString('base64url')}`;
+  return signToken({
+    secret: authToken,
+    context: STREAM_TOKEN_CONTEXT,
+    subject: callId,
+    ttlSeconds: STREAM_TOKEN_TTL_SECONDS,
+    now,
+  });
 }
 
 /** Whether `token` was issued for `callId` and has not expired. */
 export function validStreamToken(authToken: string, callId: string, token: string, now = Date.now()): boolean {
-  const match = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
-  if (!match) return false;
-  const expiresAt = Number(match[1]);
-  if (expiresAt * 1000 < now) return false;
-  const given = Buffer.from(match[2] as string, 'base64url');
-  return timingSafeEqual(given, tokenMac(authToken, callId, expiresAt));
+  return verifyToken({ secret: authToken, context: STREAM_TOKEN_CONTEXT, subject: callId, token, now });
 }

@@ -1,0 +1,79 @@
+/**
+ * Acknowledging and resolving an escalation. The first acknowledgement wins: it stops the paging
+ * chain (the chain pages only while the escalation is `open`). Every later one, by any channel,
+ * is recorded, not refused: two nurses pressing 1 at once is a normal night. A responder resolves
+ * the escalation with an outcome, and may leave instructions for the next time, which the
+ * household's context carries.
+ */
+import type { AckChannel, Escalation, PrismaClient } from '../db/index.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import { signToken, verifyToken } from '../signed-tokens.js';
+
+/** How long the link in a page acknowledges: long enough for a page read the next morning. */
+export const ACK_LINK_TTL_SECONDS = 7 * 86_400;
+const ACK_LINK_CONTEXT = 'hearth escalation ack v1';
+
+const missing = (escalationId: string) => `No escalation ${escalationId} in this organization.`;
+
+/** The token in a page's acknowledgement link. */
+export function ackLinkToken(secret: string, escalationId: string, now?: number): string {
+  return signToken({ secret, context: ACK_LINK_CONTEXT, subject: escalationId, ttlSeconds: ACK_LINK_TTL_SECONDS, now });
+}
+
+/** Whether `token` is a live acknowledgement link for `escalationId`. */
+export function validAckLinkToken(secret: string, escalationId: string, token: string, now?: number): boolean {
+  return verifyToken({ secret, context: ACK_LINK_CONTEXT, subject: escalationId, token, now });
+}
+
+export interface AckOutcome {
+  /** True for the acknowledgement that stopped the chain; false for any after it. */
+  first: boolean;
+  escalation: Escalation;
+}
+
+/** Records an acknowledgement; the first for an open escalation acknowledges it. */
+export async function acknowledgeEscalation(
+  prisma: PrismaClient,
+  input: { organizationId: string; escalationId: string; via: AckChannel; by: string; now?: Date },
+): Promise<AckOutcome> {
+  const { organizationId, escalationId, via, by } = input;
+  const now = input.now ?? new Date();
+  return prisma.$transaction(async (tx) => {
+    const [won] = await tx.escalation.updateManyAndReturn({
+      where: { id: escalationId, organizationId, status: 'open' },
+      data: { status: 'acknowledged', acknowledgedBy: by, acknowledgedAt: now },
+    });
+    const escalation = won ?? (await tx.escalation.findFirst({ where: { id: escalationId, organizationId } }));
+    if (!escalation) throw new NotFoundError(missing(escalationId));
+    await tx.escalationAck.create({
+      data: { organizationId, escalationId, via, by, first: won !== undefined, createdAt: now },
+    });
+    return { first: won !== undefined, escalation };
+  });
+}
+
+/**
+ * Resolves an escalation (open, acknowledged or exhausted) with its outcome and, optionally, the
+ * responder's instructions for next time. `ConflictError` when it is resolved already.
+ */
+export async function resolveEscalation(
+  prisma: PrismaClient,
+  input: { organizationId: string; escalationId: string; outcome: string; instructions?: string; now?: Date },
+): Promise<Escalation> {
+  const { organizationId, escalationId } = input;
+  const [resolved] = await prisma.escalation.updateManyAndReturn({
+    where: { id: escalationId, organizationId, status: { not: 'resolved' } },
+    data: {
+      status: 'resolved',
+      resolvedAt: input.now ?? new Date(),
+      outcome: input.outcome,
+      ...(input.instructions === undefined ? {} : { instructions: input.instructions }),
+    },
+  });
+  if (resolved) return resolved;
+  const existing = await prisma.escalation.findFirst({ where: { id: escalationId, organizationId } });
+  if (!existing) throw new NotFoundError(missing(escalationId));
+  throw new ConflictError(
+    `Escalation ${escalationId} is resolved already (${existing.outcome ?? 'no outcome given'}).`,
+  );
+}
