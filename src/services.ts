@@ -14,6 +14,7 @@ import { consolidationJob, enqueueUnconsolidated, type ModelProvider, modelProvi
 import { CallLifecycle, idleCallJob, TextChannel } from './calls/index.js';
 import type { Config } from './config/index.js';
 import { applyMigrations, type Database, databaseTarget, openDatabase } from './db/index.js';
+import { escalationContext } from './escalation/index.js';
 import { createQueue, type JobQueue } from './jobs/index.js';
 import type { Logger } from './logger.js';
 import {
@@ -74,6 +75,9 @@ export async function openServices({ config, logger }: { config: Config; logger:
   });
   const provider = modelProviderFromConfig(config, logger);
   const queue = createQueue({ db, logger });
+  // Every call and conversation of a household knows its escalation rule and recent episodes.
+  const extraContext = (scope: { householdId: string }) =>
+    escalationContext(db.prisma, { householdId: scope.householdId });
   const agent = { prisma: db.prisma, memory, provider, logger, maxSteps: config.HEARTH_AGENT_MAX_STEPS };
   const calls = new CallLifecycle({
     prisma: db.prisma,
@@ -82,8 +86,8 @@ export async function openServices({ config, logger }: { config: Config; logger:
     logger,
     idleSeconds: config.HEARTH_CONVERSATION_IDLE_MINUTES * 60,
   });
-  const conversations = new TextChannel({ ...agent, calls });
-  const voice = createVoice({ config, prisma: db.prisma, calls, memory, provider, logger });
+  const conversations = new TextChannel({ ...agent, calls, extraContext });
+  const voice = createVoice({ config, prisma: db.prisma, calls, memory, provider, logger, extraContext });
   let maintenance: NodeJS.Timeout | undefined;
   let analyzing: Promise<unknown> = Promise.resolve();
   const migrate = () => applyMigrations(db);

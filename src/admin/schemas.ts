@@ -97,6 +97,19 @@ export const agentSettingsSchema = z
       .optional()
       .describe('Phone calls the household may have at once (else the server default, 3)'),
     instructions: storedText().max(4000).optional().describe('Extra instructions appended to the base prompt'),
+    escalateWhen: storedText()
+      .trim()
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe('What always needs a person, e.g. "breathing trouble at night"; the agent escalates then'),
+    escalationHistoryDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(90)
+      .optional()
+      .describe('How many days of escalations the agent recalls (default 7)'),
   })
   .describe('Agent settings for the household; an update replaces the whole object')
   .meta({ id: 'AgentSettings' });

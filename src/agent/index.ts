@@ -31,6 +31,7 @@ export {
   type AgentMemory,
   AgentSession,
   type AgentSessionOptions,
+  type ExtraContext,
   STEP_LIMIT_REPLY,
   type TurnResult,
   type TurnToolCall,

@@ -35,7 +35,12 @@ export interface AgentSessionOptions {
   history?: ModelMessage[];
   /** Write turns and tool calls to recall (default). Off for internal sessions such as consolidation. */
   recordToRecall?: boolean;
+  /** Context beyond memory, compiled afresh each step (the household's escalations). */
+  extraContext?: ExtraContext;
 }
+
+/** A section of the instructions that is not memory, for the caller's scope; empty for none. */
+export type ExtraContext = (scope: SessionScope) => Promise<string>;
 
 /** A tool call the model made during a turn, with what it got back. */
 export interface TurnToolCall extends ToolCall {
@@ -70,6 +75,7 @@ export class AgentSession {
   readonly #tools: ToolRunner;
   readonly #messages: ModelMessage[];
   readonly #recordToRecall: boolean;
+  readonly #extraContext: ExtraContext | undefined;
   /** Summaries of turns evicted from the live context under pressure, oldest first. */
   readonly #summaries: string[] = [];
   #busy = false;
@@ -89,6 +95,7 @@ export class AgentSession {
     this.#tools = new ToolRunner({ memory: options.memory, extraTools: options.extraTools, logger: this.#logger });
     this.#messages = [...(options.history ?? [])];
     this.#recordToRecall = options.recordToRecall ?? true;
+    this.#extraContext = options.extraContext;
   }
 
   /** The live context (oldest turns may have been summarized away). */
@@ -170,10 +177,11 @@ export class AgentSession {
 
   /** Memory compiled now (so the last write shows), evicted-turn summaries, and any pressure notice. */
   async #instructions(): Promise<string> {
-    const compiled = await this.#memory.compileContext({
-      scope: this.#scope,
-      baseInstructions: this.#baseInstructions,
-    });
+    const [memory, extra] = await Promise.all([
+      this.#memory.compileContext({ scope: this.#scope, baseInstructions: this.#baseInstructions }),
+      this.#extraContext?.(this.#scope) ?? '',
+    ]);
+    const compiled = extra ? `${memory}\n\n${extra}` : memory;
     let pressure = this.#memory.contextPressure({ messages: this.#contextMessages(), instructions: compiled });
     if (pressure.level === 'evict') {
       await this.#evict(compiled, pressure.evictCount);

@@ -6,6 +6,7 @@
  */
 import {
   AgentSession,
+  type ExtraContext,
   householdModel,
   type ModelMessage,
   type ModelProvider,
@@ -30,6 +31,8 @@ export interface TextChannelDeps {
   logger: Logger;
   /** Model calls per turn (HEARTH_AGENT_MAX_STEPS). */
   maxSteps: number;
+  /** Context beyond memory (the household's escalations). */
+  extraContext?: ExtraContext;
 }
 
 /** The agent's reply to one message, and the conversation it belongs to. */
@@ -112,7 +115,7 @@ export class TextChannel {
 
   /** A session for the turn's call, with the spoken turns of its recall as history (tool calls stay in recall only). */
   async #resume({ call, scope }: CallTurn): Promise<AgentSession> {
-    const { prisma, memory, provider, logger, maxSteps } = this.#deps;
+    const { prisma, memory, provider, logger, maxSteps, extraContext } = this.#deps;
     const [household, earlier] = await Promise.all([
       prisma.household.findUnique({ where: { id: call.householdId }, select: { agentSettings: true } }),
       memory.transcript({ householdId: call.householdId, callId: call.id, roles: ['user', 'assistant'] }),
@@ -131,6 +134,7 @@ export class TextChannel {
       model: householdModel({ agentSettings: household.agentSettings, defaultModel: provider.defaultModel }),
       maxSteps,
       history,
+      extraContext,
     });
   }
 }

@@ -13,6 +13,7 @@ export {
   resolveEscalation,
   validAckLinkToken,
 } from './acknowledgements.js';
+export { DEFAULT_HISTORY_DAYS, escalationContext, MAX_ESCALATION_CONTEXT_CHARS } from './context.js';
 export {
   type EscalationLevel,
   escalationLevelSchema,

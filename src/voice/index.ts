@@ -14,7 +14,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type express from 'express';
-import { type AgentTool, createSummarizer, type ModelProvider } from '../agent/index.js';
+import { type AgentTool, createSummarizer, type ExtraContext, type ModelProvider } from '../agent/index.js';
 import type { CallLifecycle } from '../calls/index.js';
 import type { Config } from '../config/index.js';
 import type { PrismaClient } from '../db/index.js';
@@ -51,6 +51,8 @@ export function createVoice(deps: {
   provider: ModelProvider;
   /** The agent's tools beyond memory and `end_call` (the seam for `escalate`). */
   extraTools?: AgentTool[];
+  /** Context beyond memory (the household's escalations). */
+  extraContext?: ExtraContext;
   logger: Logger;
 }): Voice {
   const { config, prisma, calls, memory, logger } = deps;
@@ -72,6 +74,7 @@ export function createVoice(deps: {
     defaults,
     summarizer: createSummarizer({ provider: deps.provider, model: config.HEARTH_MODEL }),
     extraTools: deps.extraTools,
+    extraContext: deps.extraContext,
     realtime: {
       url: (model) => realtimeUrl({ baseUrl: config.OPENAI_BASE_URL, realtimeUrl: config.OPENAI_REALTIME_URL, model }),
       apiKey: config.OPENAI_API_KEY,

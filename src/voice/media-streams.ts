@@ -9,7 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { z } from 'zod';
-import type { AgentTool } from '../agent/index.js';
+import type { AgentTool, ExtraContext } from '../agent/index.js';
 import type { CallLifecycle } from '../calls/index.js';
 import type { Call, PrismaClient } from '../db/index.js';
 import type { Logger } from '../logger.js';
@@ -45,6 +45,8 @@ export interface MediaStreamsDeps {
   summarizer: Summarizer;
   /** The agent's tools beyond memory and `end_call` (e.g. `escalate`), offered on every call. */
   extraTools?: AgentTool[];
+  /** Context beyond memory (the household's escalations). */
+  extraContext?: ExtraContext;
   realtime: {
     url(model: string): string;
     apiKey?: string;

@@ -11,7 +11,7 @@
  * await call.start(); // resolves once the model's session is configured
  * await call.ended; // the caller hung up, or the agent did; consolidation is queued
  */
-import { type AgentTool, callScope, parseToolArguments, ToolRunner } from '../agent/index.js';
+import { type AgentTool, callScope, type ExtraContext, parseToolArguments, ToolRunner } from '../agent/index.js';
 import type { CallLifecycle } from '../calls/index.js';
 import type { Call, PrismaClient } from '../db/index.js';
 import { ConflictError } from '../errors.js';
@@ -54,6 +54,8 @@ export interface VoiceCallDeps {
   summarizer: Summarizer;
   /** The agent's tools beyond memory and `end_call` (e.g. `escalate`). */
   extraTools?: AgentTool[];
+  /** Context beyond memory (the household's escalations). */
+  extraContext?: ExtraContext;
   realtime: {
     createTransport(): RealtimeTransport;
     url: string;
@@ -414,8 +416,12 @@ export class VoiceCall {
 
   /** The session as it should be now: the caller's memory compiled afresh, and the tools. */
   async #session(): Promise<RealtimeSessionConfig> {
-    const { memory, realtime } = this.#deps;
-    const compiled = await memory.compileContext({ scope: this.#scope });
+    const { memory, realtime, extraContext } = this.#deps;
+    const [remembered, extra] = await Promise.all([
+      memory.compileContext({ scope: this.#scope }),
+      extraContext?.(this.#scope) ?? '',
+    ]);
+    const compiled = extra ? `${remembered}\n\n${extra}` : remembered;
     const tail = this.#conversation.instructionsTail;
     const instructions = voiceInstructions({ compiled, caller: this.#caller });
     return {

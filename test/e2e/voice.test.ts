@@ -660,3 +660,50 @@ describe('a long call', () => {
     }, WAIT);
   });
 });
+
+describe("a household's escalations in the agent's context", () => {
+  it('reach a text conversation and a phone call alike: the rule, last week’s episode, and the responder’s instructions', async () => {
+    const { prisma } = stack.services.db;
+    const household = await prisma.household.findUniqueOrThrow({ where: { id: stack.householdId } });
+    await prisma.household.update({
+      where: { id: household.id },
+      data: { agentSettings: { escalateWhen: 'breathing trouble at night' } },
+    });
+    const episode = await prisma.escalation.create({
+      data: {
+        organizationId: household.organizationId,
+        householdId: household.id,
+        severity: 'high',
+        reason: 'Breathing trouble at night',
+        ackCode: '4821',
+        status: 'resolved',
+        acknowledgedBy: 'Dr Ana Ruiz',
+        outcome: 'Visited; oxygen fine by midnight.',
+        instructions: 'If the breathing worsens again, call 999 and then me.',
+        createdAt: new Date(Date.now() - 6 * 86_400_000),
+      },
+    });
+    try {
+      const [adaezeId] = stack.memberIds;
+      const before = openai.chatRequests().length;
+      await stack.services.conversations.send({
+        householdId: household.id,
+        memberId: adaezeId!,
+        text: 'Her breathing is bad again tonight.',
+      });
+      const request = openai.chatRequests()[before];
+      const system = JSON.stringify(request?.messages[0]);
+      expect(system).toContain('breathing trouble at night');
+      expect(system).toContain('If the breathing worsens again, call 999 and then me.');
+
+      realtime.scriptResponses([{ say: 'Hello.', audioMs: 100 }]);
+      const { model } = await connect(CHIDI_PHONE);
+      const session = await waitOn(model, 'session.update');
+      expect(session.session.instructions).toContain('Acknowledged by Dr Ana Ruiz.');
+      expect(session.session.instructions).toContain('If the breathing worsens again, call 999 and then me.');
+    } finally {
+      await prisma.escalation.delete({ where: { id: episode.id } });
+      await prisma.household.update({ where: { id: household.id }, data: { agentSettings: {} } });
+    }
+  });
+});
