@@ -20,6 +20,7 @@ import type { AdminRoute } from './route.js';
 import { archiveRoutes } from './routes/archive.js';
 import { blockRoutes } from './routes/blocks.js';
 import { conversationRoutes } from './routes/conversations.js';
+import { escalationRoutes } from './routes/escalations.js';
 import { householdRoutes } from './routes/households.js';
 import { organizationRoutes } from './routes/organization.js';
 import { rosterRoutes } from './routes/roster.js';
@@ -32,6 +33,7 @@ const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...archiveRoutes,
   ...organizationRoutes,
   ...rosterRoutes,
+  ...escalationRoutes,
 ];
 
 const DEFAULT_AUTH_FAILURES_PER_MINUTE = 30;

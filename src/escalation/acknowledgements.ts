@@ -5,7 +5,7 @@
  * the escalation with an outcome, and may leave instructions for the next time, which the
  * household's context carries.
  */
-import type { AckChannel, Escalation, PrismaClient } from '../db/index.js';
+import type { AckChannel, Escalation, Prisma, PrismaClient } from '../db/index.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { signToken, verifyToken } from '../signed-tokens.js';
 
@@ -31,10 +31,20 @@ export interface AckOutcome {
   escalation: Escalation;
 }
 
+/** Runs inside the write's transaction once it is made (an operator's audit row): both commit, or neither. */
+export type WithinEscalationWrite = (tx: Prisma.TransactionClient, escalation: Escalation) => Promise<void>;
+
 /** Records an acknowledgement; the first for an open escalation acknowledges it. */
 export async function acknowledgeEscalation(
   prisma: PrismaClient,
-  input: { organizationId: string; escalationId: string; via: AckChannel; by: string; now?: Date },
+  input: {
+    organizationId: string;
+    escalationId: string;
+    via: AckChannel;
+    by: string;
+    now?: Date;
+    withinWrite?: WithinEscalationWrite;
+  },
 ): Promise<AckOutcome> {
   const { organizationId, escalationId, via, by } = input;
   const now = input.now ?? new Date();
@@ -48,6 +58,7 @@ export async function acknowledgeEscalation(
     await tx.escalationAck.create({
       data: { organizationId, escalationId, via, by, first: won !== undefined, createdAt: now },
     });
+    await input.withinWrite?.(tx, escalation);
     return { first: won !== undefined, escalation };
   });
 }
@@ -58,22 +69,34 @@ export async function acknowledgeEscalation(
  */
 export async function resolveEscalation(
   prisma: PrismaClient,
-  input: { organizationId: string; escalationId: string; outcome: string; instructions?: string; now?: Date },
+  input: {
+    organizationId: string;
+    escalationId: string;
+    outcome: string;
+    instructions?: string;
+    now?: Date;
+    withinWrite?: WithinEscalationWrite;
+  },
 ): Promise<Escalation> {
   const { organizationId, escalationId } = input;
-  const [resolved] = await prisma.escalation.updateManyAndReturn({
-    where: { id: escalationId, organizationId, status: { not: 'resolved' } },
-    data: {
-      status: 'resolved',
-      resolvedAt: input.now ?? new Date(),
-      outcome: input.outcome,
-      ...(input.instructions === undefined ? {} : { instructions: input.instructions }),
-    },
+  return prisma.$transaction(async (tx) => {
+    const [resolved] = await tx.escalation.updateManyAndReturn({
+      where: { id: escalationId, organizationId, status: { not: 'resolved' } },
+      data: {
+        status: 'resolved',
+        resolvedAt: input.now ?? new Date(),
+        outcome: input.outcome,
+        ...(input.instructions === undefined ? {} : { instructions: input.instructions }),
+      },
+    });
+    if (resolved) {
+      await input.withinWrite?.(tx, resolved);
+      return resolved;
+    }
+    const existing = await tx.escalation.findFirst({ where: { id: escalationId, organizationId } });
+    if (!existing) throw new NotFoundError(missing(escalationId));
+    throw new ConflictError(
+      `Escalation ${escalationId} is resolved already (${existing.outcome ?? 'no outcome given'}).`,
+    );
   });
-  if (resolved) return resolved;
-  const existing = await prisma.escalation.findFirst({ where: { id: escalationId, organizationId } });
-  if (!existing) throw new NotFoundError(missing(escalationId));
-  throw new ConflictError(
-    `Escalation ${escalationId} is resolved already (${existing.outcome ?? 'no outcome given'}).`,
-  );
 }

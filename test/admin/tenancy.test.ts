@@ -25,7 +25,8 @@ type Ids = Record<
   | 'keyId'
   | 'staffId'
   | 'shiftId'
-  | 'policyId',
+  | 'policyId'
+  | 'escalationId',
   string
 >;
 
@@ -52,6 +53,7 @@ const VALID_INPUT: Record<string, { body?: unknown; query?: string; ifMatch?: bo
   'PATCH /v1/phone-lines/{phoneLineId}': { body: { label: 'Hijacked' } },
   'PATCH /v1/on-call-staff/{staffId}': { body: { name: 'Impostor' } },
   'PATCH /v1/escalation-policies/{policyId}': { body: { name: 'Rewritten' } },
+  'POST /v1/escalations/{escalationId}/resolve': { body: { outcome: 'Closed by a stranger' } },
 };
 
 let db: Database;
@@ -105,7 +107,17 @@ async function populate(name: string, phone: string, line: string) {
       levels: [{ targets: [{ onCall: true }], channels: ['sms'], ackTimeoutSeconds: 300 }],
     })
   ).body;
+  const escalation = await db.prisma.escalation.create({
+    data: {
+      organizationId: tenant.organizationId,
+      householdId: household.id,
+      severity: 'high',
+      reason: 'Breathing trouble',
+      ackCode: '1234',
+    },
+  });
   const ids: Ids = {
+    escalationId: escalation.id,
     staffId: staff.id,
     shiftId: shift.id,
     policyId: policy.id,

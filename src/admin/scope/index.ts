@@ -11,6 +11,7 @@
 import { Archive } from './archive.js';
 import { Blocks } from './blocks.js';
 import { Calls } from './calls.js';
+import { Escalations } from './escalations.js';
 import { Households } from './households.js';
 import { ApiKeys, AuditLog } from './keys-and-audit.js';
 import { Members } from './members.js';
@@ -31,6 +32,7 @@ export interface Scope {
   readonly phoneLines: PhoneLines;
   readonly roster: OnCallRoster;
   readonly policies: EscalationPolicies;
+  readonly escalations: Escalations;
   readonly blocks: Blocks;
   readonly archive: Archive;
   readonly calls: Calls;
@@ -47,6 +49,7 @@ export function scopedDb(options: ScopeOptions): Scope {
     phoneLines: new PhoneLines(options),
     roster: new OnCallRoster(options),
     policies: new EscalationPolicies(options),
+    escalations: new Escalations(options),
     blocks: new Blocks(options),
     archive: new Archive(options),
     calls: new Calls(options),
