@@ -11,6 +11,7 @@
  * httpServer.on('upgrade', (req, socket, head) => voice.handleUpgrade(req, socket, head)); // /twilio/media
  * await voice.close(); // on shutdown: ends live calls, saving their transcripts
  */
+
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type express from 'express';
@@ -20,6 +21,7 @@ import type { Config } from '../config/index.js';
 import type { PrismaClient } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import type { MemoryEngine } from '../memory/index.js';
+import { twilioWebhookSettings } from '../twilio-webhooks.js';
 import { answerIncomingCall } from './incoming-call.js';
 import { MediaStreams } from './media-streams.js';
 import { OpenAIRealtimeWebSocket, realtimeUrl } from './openai-realtime.js';
@@ -56,10 +58,7 @@ export function createVoice(deps: {
   logger: Logger;
 }): Voice {
   const { config, prisma, calls, memory, logger } = deps;
-  const twilio =
-    config.PUBLIC_URL && config.TWILIO_AUTH_TOKEN
-      ? { publicUrl: config.PUBLIC_URL, authToken: config.TWILIO_AUTH_TOKEN }
-      : undefined;
+  const twilio = twilioWebhookSettings(config);
   const defaults = {
     realtimeModel: config.HEARTH_REALTIME_MODEL,
     voice: config.HEARTH_REALTIME_VOICE,

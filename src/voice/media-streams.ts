@@ -14,11 +14,12 @@ import type { CallLifecycle } from '../calls/index.js';
 import type { Call, PrismaClient } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import type { MemoryEngine, Summarizer } from '../memory/index.js';
+import { publicUrl, validTwilioSignature } from '../twilio-webhooks.js';
 import type { CallerContext } from './instructions.js';
 import { MEDIA_STREAM_PATH } from './routes.js';
 import { type VoiceDefaults, voiceSettings } from './settings.js';
 import type { RealtimeTransport } from './transport.js';
-import { publicUrl, validStreamToken, validTwilioSignature } from './twilio-auth.js';
+import { validStreamToken } from './twilio-auth.js';
 import { type StartFrame, TwilioMediaStream } from './twilio-stream.js';
 import { VoiceCall } from './voice-call.js';
 

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { publicUrl, validTwilioSignature } from '../../src/twilio-webhooks.js';
 import { twilioSignature } from '../../src/voice/simulated-caller.js';
-import {
-  publicUrl,
-  STREAM_TOKEN_TTL_SECONDS,
-  streamToken,
-  validStreamToken,
-  validTwilioSignature,
-} from '../../src/voice/twilio-auth.js';
+import { STREAM_TOKEN_TTL_SECONDS, streamToken, validStreamToken } from '../../src/voice/twilio-auth.js';
 
 const TOKEN = 'auth-token';
 const CALL = '3f0c3a52-5b1e-4a55-9a7e-2d4b6c1d9e01';
