@@ -11,9 +11,11 @@ import type { TextChannel } from './calls/index.js';
 import type { Config } from './config/index.js';
 import type { Database } from './db/index.js';
 import { UnavailableError } from './errors.js';
+import { type EscalationDesk, escalationRoutes } from './escalation/index.js';
 import { errorHandler, pathOf, requestLogging, unknownRoute } from './http.js';
 import type { Logger } from './logger.js';
 import type { MemoryEngine } from './memory/index.js';
+import { twilioWebhookSettings } from './twilio-webhooks.js';
 import { MEDIA_STREAM_PATH, type Voice } from './voice/index.js';
 
 const READINESS_PING_TIMEOUT_MS = 2000;
@@ -27,6 +29,8 @@ export interface ServerOptions {
   conversations?: TextChannel;
   /** Phone calls: the `/twilio` routes and media streams; without it they are not served. */
   voice?: Voice;
+  /** Escalation: SMS replies, paging keypresses and acknowledgement links; webhooks for admin changes. */
+  escalation?: EscalationDesk;
 }
 
 export interface HearthServer {
@@ -42,7 +46,8 @@ export interface HearthServer {
 }
 
 /** Builds the server around an opened database; it is not ready until `setReady(true)`. */
-export function createServer({ config, logger, db, memory, conversations, voice }: ServerOptions): HearthServer {
+export function createServer(options: ServerOptions): HearthServer {
+  const { config, logger, db, memory, conversations, voice, escalation } = options;
   let notReadyReason: string | undefined = 'applying database migrations';
 
   const app = express();
@@ -76,6 +81,10 @@ export function createServer({ config, logger, db, memory, conversations, voice 
     next();
   });
   if (voice) app.use(voice.router);
+  if (escalation) {
+    const twilio = twilioWebhookSettings(config);
+    app.use(escalationRoutes({ desk: escalation, twilio, bodyLimitBytes: config.HEARTH_BODY_LIMIT_BYTES }));
+  }
   const admin = createAdminRouter({
     prisma: db.prisma,
     memory,
@@ -83,6 +92,7 @@ export function createServer({ config, logger, db, memory, conversations, voice 
     rateLimitPerMinute: config.HEARTH_RATE_LIMIT_PER_MINUTE,
     authFailuresPerMinute: config.HEARTH_AUTH_FAILURES_PER_MINUTE,
     conversations,
+    escalation,
   });
   app.use(admin.router);
   app.use(unknownRoute);

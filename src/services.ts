@@ -14,7 +14,7 @@ import { consolidationJob, enqueueUnconsolidated, type ModelProvider, modelProvi
 import { CallLifecycle, idleCallJob, TextChannel } from './calls/index.js';
 import type { Config } from './config/index.js';
 import { applyMigrations, type Database, databaseTarget, openDatabase } from './db/index.js';
-import { escalationContext } from './escalation/index.js';
+import { createEscalationDesk, createTwilioPager, type EscalationDesk, escalationContext } from './escalation/index.js';
 import { createQueue, type JobQueue } from './jobs/index.js';
 import type { Logger } from './logger.js';
 import {
@@ -24,6 +24,7 @@ import {
   embedderOptions,
   type MemoryEngine,
 } from './memory/index.js';
+import { createSecretBox, loadServerSecret } from './secrets.js';
 import { createVoice, type Voice } from './voice/index.js';
 
 /** How often the embedded database refreshes its planner statistics. */
@@ -40,6 +41,8 @@ export interface Services {
   readonly conversations: TextChannel;
   /** Phone calls: Twilio's webhooks and media streams, bridged to the realtime model. */
   readonly voice: Voice;
+  /** Escalation: the agent's `escalate` tool, paging, acknowledgements and webhooks. */
+  readonly escalation: EscalationDesk;
   /** Applies pending migrations; returns the names of those applied. */
   migrate(): Promise<string[]>;
   /**
@@ -74,10 +77,20 @@ export async function openServices({ config, logger }: { config: Config; logger:
     logger,
   });
   const provider = modelProviderFromConfig(config, logger);
-  const queue = createQueue({ db, logger });
-  // Every call and conversation of a household knows its escalation rule and recent episodes.
+  const queue = createQueue({ db, logger, pollingIntervalSeconds: config.HEARTH_JOB_POLL_SECONDS });
+  const escalation = createEscalationDesk({
+    prisma: db.prisma,
+    memory,
+    queue,
+    logger,
+    pager: twilioPager(config, logger),
+    publicUrl: config.PUBLIC_URL,
+    secret: serverSecret(config),
+  });
+  // Every call and conversation of a household knows its escalation rule and recent episodes, and can escalate.
   const extraContext = (scope: { householdId: string }) =>
     escalationContext(db.prisma, { householdId: scope.householdId });
+  const extraTools = [escalation.tool];
   const agent = { prisma: db.prisma, memory, provider, logger, maxSteps: config.HEARTH_AGENT_MAX_STEPS };
   const calls = new CallLifecycle({
     prisma: db.prisma,
@@ -86,15 +99,21 @@ export async function openServices({ config, logger }: { config: Config; logger:
     logger,
     idleSeconds: config.HEARTH_CONVERSATION_IDLE_MINUTES * 60,
   });
-  const conversations = new TextChannel({ ...agent, calls, extraContext });
-  const voice = createVoice({ config, prisma: db.prisma, calls, memory, provider, logger, extraContext });
+  const conversations = new TextChannel({ ...agent, calls, extraContext, extraTools });
+  const voice = createVoice({ config, prisma: db.prisma, calls, memory, provider, logger, extraContext, extraTools });
   let maintenance: NodeJS.Timeout | undefined;
   let analyzing: Promise<unknown> = Promise.resolve();
   const migrate = () => applyMigrations(db);
   const startJobs = async ({ maintenance: maintain = false } = {}) => {
-    await Promise.all([queue.start(), queue.register(consolidationJob(agent)), queue.register(idleCallJob(calls))]);
+    await Promise.all([
+      queue.start(),
+      queue.register(consolidationJob(agent)),
+      queue.register(idleCallJob(calls)),
+      escalation.registerJobs(),
+    ]);
     const waiting = await enqueueUnconsolidated({ prisma: db.prisma, queue });
     if (waiting > 0) logger.info({ calls: waiting }, 'queued consolidation of ended calls that had none');
+    await escalation.recover();
     if (maintain && db.kind === 'pglite') {
       // PGlite has no autovacuum: without fresh statistics the planner skips the vector
       // indexes and scans every message (measured: recall search 3x slower; npm run bench).
@@ -118,6 +137,7 @@ export async function openServices({ config, logger }: { config: Config; logger:
     calls,
     conversations,
     voice,
+    escalation,
     migrate,
     startJobs,
     async start({ jobs = true } = {}) {
@@ -139,4 +159,21 @@ export async function openServices({ config, logger }: { config: Config; logger:
       }
     },
   };
+}
+
+/** Twilio's REST API for pages, once the account, its token and a number to page from are set. */
+function twilioPager(config: Config, logger: Logger) {
+  const { TWILIO_ACCOUNT_SID: accountSid, TWILIO_AUTH_TOKEN: authToken, TWILIO_FROM_NUMBER: from } = config;
+  if (!accountSid || !authToken || !from) return undefined;
+  return createTwilioPager({ accountSid, authToken, from, apiBaseUrl: config.TWILIO_API_BASE_URL, logger });
+}
+
+/** HEARTH_SECRET_KEY (or, embedded, the key kept in the data directory) and the box it seals with. */
+function serverSecret(config: Config) {
+  const key = loadServerSecret({
+    configured: config.HEARTH_SECRET_KEY,
+    dataDir: config.HEARTH_DATA_DIR,
+    embedded: !config.DATABASE_URL,
+  });
+  return key ? { key, box: createSecretBox(key) } : undefined;
 }

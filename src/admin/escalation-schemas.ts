@@ -49,7 +49,7 @@ export const pageOutSchema = z
     staffId: z.uuid().nullable(),
     level: z.number().int(),
     channel: z.enum(['sms', 'voice', 'webhook']),
-    status: z.enum(['queued', 'sent', 'delivered', 'failed', 'acknowledged']),
+    status: z.enum(['queued', 'sent', 'delivered', 'failed', 'acknowledged', 'cancelled']),
     providerSid: z.string().nullable(),
     error: z.string().nullable(),
     errorCode: z.number().int().nullable(),
@@ -66,17 +66,33 @@ export const ackOutSchema = z
   .object({ first: z.boolean().describe('False when someone acknowledged first'), escalation: escalationSchema })
   .meta({ id: 'EscalationAckResult' });
 
+const instructions = storedText()
+  .trim()
+  .min(1)
+  .max(2000)
+  .optional()
+  .describe('What to do next time, e.g. "if the breathing worsens again, call 999 and then me"');
+
 export const resolveBodySchema = z
-  .strictObject({
-    outcome: storedText().trim().min(1).max(2000).describe('How it ended'),
-    instructions: storedText()
-      .trim()
-      .min(1)
-      .max(2000)
-      .optional()
-      .describe('What to do next time, e.g. "if the breathing worsens again, call 999 and then me"'),
-  })
+  .strictObject({ outcome: storedText().trim().min(1).max(2000).describe('How it ended'), instructions })
   .meta({ id: 'EscalationResolve' });
+
+/**
+ * With an admin key, the body is optional; without one, `staffId` and `token` come from the
+ * acknowledgement link of a page, and acknowledge as the person it was sent to.
+ */
+export const ackBodySchema = z
+  .strictObject({
+    instructions,
+    staffId: uuid.optional().describe('From the page’s link: who it was sent to (with `token`, no API key)'),
+    token: z.string().min(1).max(200).optional().describe('From the page’s link: its signed token'),
+  })
+  .refine((body) => (body.staffId === undefined) === (body.token === undefined), {
+    message: 'give staffId and token together (from the page’s link), or neither with an API key',
+    path: ['token'],
+  })
+  .meta({ id: 'EscalationAck' });
+export type AckBody = z.output<typeof ackBodySchema>;
 
 export type EscalationListQuery = z.output<typeof escalationListQuery>;
 export type EscalationOut = z.infer<typeof escalationSchema>;

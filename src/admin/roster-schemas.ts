@@ -49,6 +49,10 @@ export const staffSchema = z
     householdId: z.uuid().nullable(),
     createdAt: timestamp,
     updatedAt: timestamp,
+    webhookSecret: z
+      .string()
+      .optional()
+      .describe('Signs this person’s webhook pages (`whsec_…`): shown once, when a webhookUrl is first set'),
   })
   .meta({ id: 'OnCallStaff' });
 

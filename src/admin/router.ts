@@ -24,6 +24,8 @@ import { escalationRoutes } from './routes/escalations.js';
 import { householdRoutes } from './routes/households.js';
 import { organizationRoutes } from './routes/organization.js';
 import { rosterRoutes } from './routes/roster.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import type { ScopeOptions } from './scope/index.js';
 import { scopedDb } from './scope/index.js';
 
 /** Every route the admin API serves itself. */
@@ -34,6 +36,7 @@ const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...organizationRoutes,
   ...rosterRoutes,
   ...escalationRoutes,
+  ...webhookRoutes,
 ];
 
 const DEFAULT_AUTH_FAILURES_PER_MINUTE = 30;
@@ -49,6 +52,8 @@ export interface AdminRouterOptions {
   authFailuresPerMinute?: number;
   /** The text channel behind `POST /v1/households/:householdId/messages`; without it those routes are not served. */
   conversations?: TextChannel;
+  /** The escalation desk: queues the webhooks admin changes write, replays deliveries, seals secrets. */
+  escalation?: ScopeOptions['escalation'];
 }
 
 export interface AdminApi {
@@ -92,7 +97,7 @@ export function createAdminRouter(options: AdminRouterOptions): AdminApi {
   const body = jsonBody(options.bodyLimitBytes);
   for (const route of routes) {
     router[route.method](route.path, authenticate, limit, ...body, async function adminRoute(req, res) {
-      const scope = scopedDb({ prisma, memory, principal: principalOf(req) });
+      const scope = scopedDb({ prisma, memory, principal: principalOf(req), escalation: options.escalation });
       const reply = await route.run({ req, scope });
       // Admin responses carry household data: never cache them in between.
       res.setHeader('Cache-Control', 'no-store');

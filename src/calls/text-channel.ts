@@ -6,6 +6,7 @@
  */
 import {
   AgentSession,
+  type AgentTool,
   type ExtraContext,
   householdModel,
   type ModelMessage,
@@ -33,6 +34,8 @@ export interface TextChannelDeps {
   maxSteps: number;
   /** Context beyond memory (the household's escalations). */
   extraContext?: ExtraContext;
+  /** Tools beyond memory (`escalate`). */
+  extraTools?: AgentTool[];
 }
 
 /** The agent's reply to one message, and the conversation it belongs to. */
@@ -115,7 +118,7 @@ export class TextChannel {
 
   /** A session for the turn's call, with the spoken turns of its recall as history (tool calls stay in recall only). */
   async #resume({ call, scope }: CallTurn): Promise<AgentSession> {
-    const { prisma, memory, provider, logger, maxSteps, extraContext } = this.#deps;
+    const { prisma, memory, provider, logger, maxSteps, extraContext, extraTools } = this.#deps;
     const [household, earlier] = await Promise.all([
       prisma.household.findUnique({ where: { id: call.householdId }, select: { agentSettings: true } }),
       memory.transcript({ householdId: call.householdId, callId: call.id, roles: ['user', 'assistant'] }),
@@ -135,6 +138,7 @@ export class TextChannel {
       maxSteps,
       history,
       extraContext,
+      extraTools,
     });
   }
 }

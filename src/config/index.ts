@@ -72,6 +72,25 @@ export const configSchema = z
     HEARTH_MAX_CONCURRENT_CALLS: z.coerce.number().int().min(1).max(100).default(3),
     /** Signs and verifies Twilio's webhooks and Media Streams; unset: the /twilio routes answer 503. */
     TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
+    /** Pages on-call staff by SMS and voice call, with TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER. */
+    TWILIO_ACCOUNT_SID: z
+      .string()
+      .regex(/^AC[0-9a-fA-F]{32}$/, 'must be AC followed by 32 hex digits (your Twilio account SID)')
+      .optional(),
+    /** The Twilio number pages come from (E.164); it must send SMS and place calls. */
+    TWILIO_FROM_NUMBER: z
+      .string()
+      .regex(/^\+[1-9]\d{1,14}$/, 'must be a phone number in E.164 form, like +15551234567')
+      .optional(),
+    /** Another origin for Twilio's REST API (a local stand-in); unset: https://api.twilio.com. */
+    TWILIO_API_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+    /**
+     * Signs acknowledgement links and seals webhook secrets; every instance must share it. Unset on
+     * the embedded database: generated once into HEARTH_DATA_DIR.
+     */
+    HEARTH_SECRET_KEY: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
+    /** How often job workers look for due jobs (paging timeouts, retries); new jobs start at once. */
+    HEARTH_JOB_POLL_SECONDS: z.coerce.number().min(0.5).max(60).default(2),
     /** Embedding model used when OPENAI_API_KEY is set (asked for 512 dimensions); without a key the local model is used. */
     HEARTH_EMBEDDING_MODEL: z.string().min(1).default('text-embedding-3-small'),
     /** Estimated tokens of a session's live context past which the model is told to save what matters. */

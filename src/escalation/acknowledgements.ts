@@ -8,6 +8,7 @@
 import type { AckChannel, Escalation, Prisma, PrismaClient } from '../db/index.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { signToken, verifyToken } from '../signed-tokens.js';
+import { escalationEventData, recordEvent } from './events.js';
 
 /** How long the link in a page acknowledges: long enough for a page read the next morning. */
 export const ACK_LINK_TTL_SECONDS = 7 * 86_400;
@@ -15,20 +16,40 @@ const ACK_LINK_CONTEXT = 'hearth escalation ack v1';
 
 const missing = (escalationId: string) => `No escalation ${escalationId} in this organization.`;
 
-/** The token in a page's acknowledgement link. */
-export function ackLinkToken(secret: string, escalationId: string, now?: number): string {
-  return signToken({ secret, context: ACK_LINK_CONTEXT, subject: escalationId, ttlSeconds: ACK_LINK_TTL_SECONDS, now });
+/** Who a link was sent to, for which escalation: the link acknowledges as that person. */
+export interface AckLinkSubject {
+  escalationId: string;
+  staffId: string;
 }
 
-/** Whether `token` is a live acknowledgement link for `escalationId`. */
-export function validAckLinkToken(secret: string, escalationId: string, token: string, now?: number): boolean {
-  return verifyToken({ secret, context: ACK_LINK_CONTEXT, subject: escalationId, token, now });
+/** The token in the acknowledgement link of a page to `staffId`. */
+export function ackLinkToken(secret: string, subject: AckLinkSubject, now?: number): string {
+  return signToken({
+    secret,
+    context: ACK_LINK_CONTEXT,
+    subject: `${subject.escalationId}/${subject.staffId}`,
+    ttlSeconds: ACK_LINK_TTL_SECONDS,
+    now,
+  });
+}
+
+/** Whether `token` is a live acknowledgement link for that escalation and person. */
+export function validAckLinkToken(secret: string, subject: AckLinkSubject, token: string, now?: number): boolean {
+  return verifyToken({
+    secret,
+    context: ACK_LINK_CONTEXT,
+    subject: `${subject.escalationId}/${subject.staffId}`,
+    token,
+    now,
+  });
 }
 
 export interface AckOutcome {
   /** True for the acknowledgement that stopped the chain; false for any after it. */
   first: boolean;
   escalation: Escalation;
+  /** Webhook deliveries the change wrote (`escalation.acknowledged`), for the caller to dispatch. */
+  deliveryIds: string[];
 }
 
 /** Runs inside the write's transaction once it is made (an operator's audit row): both commit, or neither. */
@@ -41,25 +62,41 @@ export async function acknowledgeEscalation(
     organizationId: string;
     escalationId: string;
     via: AckChannel;
+    /** A staff id, an API key id, or the number an SMS came from. */
     by: string;
+    /** How the household's context names them (a staff member's name); default `by`. */
+    byName?: string;
+    /** The responder's instructions for next time; kept on the escalation whoever acknowledged first. */
+    instructions?: string;
     now?: Date;
     withinWrite?: WithinEscalationWrite;
   },
 ): Promise<AckOutcome> {
-  const { organizationId, escalationId, via, by } = input;
+  const { organizationId, escalationId, via, by, instructions } = input;
   const now = input.now ?? new Date();
   return prisma.$transaction(async (tx) => {
     const [won] = await tx.escalation.updateManyAndReturn({
       where: { id: escalationId, organizationId, status: 'open' },
-      data: { status: 'acknowledged', acknowledgedBy: by, acknowledgedAt: now },
+      data: { status: 'acknowledged', acknowledgedBy: input.byName ?? by, acknowledgedAt: now },
     });
-    const escalation = won ?? (await tx.escalation.findFirst({ where: { id: escalationId, organizationId } }));
+    let escalation = won ?? (await tx.escalation.findFirst({ where: { id: escalationId, organizationId } }));
     if (!escalation) throw new NotFoundError(missing(escalationId));
+    if (instructions) escalation = await tx.escalation.update({ where: { id: escalationId }, data: { instructions } });
     await tx.escalationAck.create({
       data: { organizationId, escalationId, via, by, first: won !== undefined, createdAt: now },
     });
+    // Pages still waiting for their turn are not sent once someone has answered.
+    if (won) await tx.page.updateMany({ where: { escalationId, status: 'queued' }, data: { status: 'cancelled' } });
+    const deliveryIds = won
+      ? await recordEvent(tx, {
+          organizationId,
+          type: 'escalation.acknowledged',
+          data: { ...escalationEventData(escalation), via },
+          now,
+        })
+      : [];
     await input.withinWrite?.(tx, escalation);
-    return { first: won !== undefined, escalation };
+    return { first: won !== undefined, escalation, deliveryIds };
   });
 }
 
@@ -77,21 +114,29 @@ export async function resolveEscalation(
     now?: Date;
     withinWrite?: WithinEscalationWrite;
   },
-): Promise<Escalation> {
+): Promise<{ escalation: Escalation; deliveryIds: string[] }> {
   const { organizationId, escalationId } = input;
+  const now = input.now ?? new Date();
   return prisma.$transaction(async (tx) => {
     const [resolved] = await tx.escalation.updateManyAndReturn({
       where: { id: escalationId, organizationId, status: { not: 'resolved' } },
       data: {
         status: 'resolved',
-        resolvedAt: input.now ?? new Date(),
+        resolvedAt: now,
         outcome: input.outcome,
         ...(input.instructions === undefined ? {} : { instructions: input.instructions }),
       },
     });
     if (resolved) {
+      await tx.page.updateMany({ where: { escalationId, status: 'queued' }, data: { status: 'cancelled' } });
+      const deliveryIds = await recordEvent(tx, {
+        organizationId,
+        type: 'escalation.resolved',
+        data: escalationEventData(resolved),
+        now,
+      });
       await input.withinWrite?.(tx, resolved);
-      return resolved;
+      return { escalation: resolved, deliveryIds };
     }
     const existing = await tx.escalation.findFirst({ where: { id: escalationId, organizationId } });
     if (!existing) throw new NotFoundError(missing(escalationId));

@@ -18,7 +18,8 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
-import { ValidationError } from '../errors.js';
+import { UnavailableError, ValidationError } from '../errors.js';
+import type { SecretBox } from '../secrets.js';
 
 /** The events an organization's endpoints can receive. */
 export const WEBHOOK_EVENT_TYPES = [
@@ -67,8 +68,13 @@ export const WEBHOOK_RETRY_JITTER_RATIO = 0.1;
 // A receiver's Retry-After is honoured up to the longest step of the schedule; a year would park the message.
 const MAX_RETRY_AFTER_MS = 9 * 3_600_000;
 
-/** One of `WEBHOOK_EVENT_TYPES`. */
-export const webhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES);
+/** A page sent to one person's own webhook (an on-call member's `webhookUrl`), not to the organization's endpoints. */
+export const PAGE_EVENT_TYPE = 'escalation.page';
+
+/** One of `WEBHOOK_EVENT_TYPES`, or `PAGE_EVENT_TYPE`. */
+export const webhookEventTypeSchema = z.enum([...WEBHOOK_EVENT_TYPES, PAGE_EVENT_TYPE]);
+/** An event an organization's endpoint can subscribe to. */
+export const endpointEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES);
 /** An event name, e.g. `escalation.created`. */
 export type WebhookEventType = z.infer<typeof webhookEventTypeSchema>;
 
@@ -144,6 +150,15 @@ export interface RetryDelayOptions {
 /** A new signing secret for an endpoint: `whsec_` and the base64 of 32 random bytes. */
 export function generateWebhookSecret(): string {
   return `${WEBHOOK_SECRET_PREFIX}${randomBytes(WEBHOOK_SECRET_BYTES).toString('base64')}`;
+}
+
+/** A new secret and its sealed form for storage; 503 when the server has no key to seal it with. */
+export function newSealedWebhookSecret(box: SecretBox | undefined): { secret: string; sealed: string } {
+  if (!box) {
+    throw new UnavailableError('This server has no secret key to seal webhook secrets with: set HEARTH_SECRET_KEY.');
+  }
+  const secret = generateWebhookSecret();
+  return { secret, sealed: box.seal(secret) };
 }
 
 /** The body for an event; throws `ValidationError` for an unknown type or an invalid date. */

@@ -26,7 +26,9 @@ type Ids = Record<
   | 'staffId'
   | 'shiftId'
   | 'policyId'
-  | 'escalationId',
+  | 'escalationId'
+  | 'endpointId'
+  | 'deliveryId',
   string
 >;
 
@@ -54,6 +56,7 @@ const VALID_INPUT: Record<string, { body?: unknown; query?: string; ifMatch?: bo
   'PATCH /v1/on-call-staff/{staffId}': { body: { name: 'Impostor' } },
   'PATCH /v1/escalation-policies/{policyId}': { body: { name: 'Rewritten' } },
   'POST /v1/escalations/{escalationId}/resolve': { body: { outcome: 'Closed by a stranger' } },
+  'PATCH /v1/webhook-endpoints/{endpointId}': { body: { enabled: false } },
 };
 
 let db: Database;
@@ -116,7 +119,22 @@ async function populate(name: string, phone: string, line: string) {
       ackCode: '1234',
     },
   });
+  // Written directly: this server has no secret key to seal an endpoint's secret with.
+  const endpoint = await db.prisma.webhookEndpoint.create({
+    data: { organizationId: tenant.organizationId, url: 'https://example.com/hooks', secretEncrypted: 'sealed' },
+  });
+  const delivery = await db.prisma.webhookDelivery.create({
+    data: {
+      organizationId: tenant.organizationId,
+      endpointId: endpoint.id,
+      eventType: 'escalation.created',
+      payload: { type: 'escalation.created', timestamp: new Date().toISOString(), data: {} },
+      status: 'failed',
+    },
+  });
   const ids: Ids = {
+    endpointId: endpoint.id,
+    deliveryId: delivery.id,
     escalationId: escalation.id,
     staffId: staff.id,
     shiftId: shift.id,

@@ -83,7 +83,7 @@ describe('acknowledging an escalation', () => {
 
   it('is resolved once, with an outcome and the responder’s instructions for next time', async () => {
     const escalation = await openEscalation();
-    const resolved = await resolveEscalation(db.prisma, {
+    const { escalation: resolved } = await resolveEscalation(db.prisma, {
       organizationId,
       escalationId: escalation.id,
       outcome: 'Visited; oxygen fine by midnight.',
@@ -101,13 +101,15 @@ describe('acknowledging an escalation', () => {
 });
 
 describe('the acknowledgement link', () => {
-  it('acknowledges its own escalation for a week, and nothing else', () => {
+  it('acknowledges its own escalation, as the person it was sent to, for a week, and nothing else', () => {
     const now = Date.UTC(2026, 11, 1, 23);
-    const token = ackLinkToken('secret', 'escalation-1', now);
-    expect(validAckLinkToken('secret', 'escalation-1', token, now + 3_600_000)).toBe(true);
-    expect(validAckLinkToken('secret', 'escalation-1', token, now + (ACK_LINK_TTL_SECONDS + 1) * 1000)).toBe(false);
-    expect(validAckLinkToken('secret', 'escalation-2', token, now)).toBe(false);
-    expect(validAckLinkToken('another secret', 'escalation-1', token, now)).toBe(false);
-    expect(validAckLinkToken('secret', 'escalation-1', 'forged', now)).toBe(false);
+    const sent = { escalationId: 'escalation-1', staffId: 'staff-1' };
+    const token = ackLinkToken('secret', sent, now);
+    expect(validAckLinkToken('secret', sent, token, now + 3_600_000)).toBe(true);
+    expect(validAckLinkToken('secret', sent, token, now + (ACK_LINK_TTL_SECONDS + 1) * 1000)).toBe(false);
+    expect(validAckLinkToken('secret', { ...sent, escalationId: 'escalation-2' }, token, now)).toBe(false);
+    expect(validAckLinkToken('secret', { ...sent, staffId: 'staff-2' }, token, now)).toBe(false);
+    expect(validAckLinkToken('another secret', sent, token, now)).toBe(false);
+    expect(validAckLinkToken('secret', sent, 'forged', now)).toBe(false);
   });
 });

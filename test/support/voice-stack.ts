@@ -21,6 +21,7 @@ export const CHIDI_PHONE = '+15555550102';
 
 export interface VoiceStack {
   url: string;
+  dataDir: string;
   services: Services;
   householdId: string;
   /** Adaeze (grandmother), then Chidi (son). */
@@ -32,8 +33,12 @@ export interface VoiceStack {
   close(): Promise<void>;
 }
 
-export async function startVoiceStack(env: Record<string, string>): Promise<VoiceStack> {
-  const { dataDir, householdId, memberIds } = demoDataDir();
+/** `reuse`: a stopped stack's data directory and ids, to start it again (a restart). */
+export async function startVoiceStack(
+  env: Record<string, string>,
+  reuse?: Pick<VoiceStack, 'dataDir' | 'householdId' | 'memberIds'>,
+): Promise<VoiceStack> {
+  const { dataDir, householdId, memberIds } = reuse ?? demoDataDir();
   const config = loadConfig({
     HEARTH_DATA_DIR: dataDir,
     PORT: '0',
@@ -54,6 +59,7 @@ export async function startVoiceStack(env: Record<string, string>): Promise<Voic
   server.setReady(true);
   return {
     url,
+    dataDir,
     services,
     householdId,
     memberIds,

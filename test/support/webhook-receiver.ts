@@ -83,6 +83,8 @@ export interface WebhookReceiver {
   down(mode?: DownMode): Promise<void>;
   /** Verifies and accepts again, listening on the same port if it had stopped. */
   up(): Promise<void>;
+  /** Verifies with this secret from now on (e.g. the one an endpoint was created with). */
+  useSecret(secret: string): void;
   /** Forgets messages, rejections and requests (the mode stays). */
   reset(): void;
   close(): Promise<void>;
@@ -98,7 +100,7 @@ const WEBHOOK_PATH = '/webhooks';
 
 /** Starts the receiver; resolves once it listens. */
 export async function startWebhookReceiver(options: WebhookReceiverOptions): Promise<WebhookReceiver> {
-  const webhook = new Webhook(options.secret);
+  let webhook = new Webhook(options.secret);
   const messages: ReceivedMessage[] = [];
   const rejected: RejectedRequest[] = [];
   const requests: ReceivedRequest[] = [];
@@ -183,6 +185,9 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
   const { port } = server.address() as AddressInfo;
 
   return {
+    useSecret(secret) {
+      webhook = new Webhook(secret);
+    },
     url: `http://127.0.0.1:${port}${WEBHOOK_PATH}`,
     messages,
     rejected,

@@ -1,6 +1,8 @@
 /** Routes: escalations — the episodes, acknowledging them with an admin key, and resolving them. */
 import { z } from 'zod';
+import { ValidationError } from '../../errors.js';
 import {
+  ackBodySchema,
   ackOutSchema,
   escalationDetailSchema,
   escalationListQuery,
@@ -39,10 +41,18 @@ export const escalationRoutes: AdminRoute[] = [
     tag: 'Escalations',
     summary: 'Acknowledge an escalation',
     description:
-      'The first acknowledgement stops the paging; one after it is recorded and answered with `first: false`, not refused.',
+      'The first acknowledgement stops the paging; one after it is recorded and answered with `first: false`, not ' +
+      'refused. With an admin key, or with no key and the `staffId` and `token` of a page’s acknowledgement link ' +
+      '(which acknowledges as that person). Instructions left here reach the household’s next call.',
     params: escalationParams,
+    body: ackBodySchema,
     success: { status: 200, description: 'Who acknowledged first, and the escalation', schema: ackOutSchema },
-    handler: async ({ scope, params }) => ({ body: await scope.escalations.acknowledge(params) }),
+    handler: async ({ scope, params, body }) => {
+      if (body.token !== undefined) {
+        throw new ValidationError('With an API key, leave out staffId and token: the key acknowledges.');
+      }
+      return { body: await scope.escalations.acknowledge({ ...params, instructions: body.instructions }) };
+    },
   }),
   defineRoute({
     method: 'post',

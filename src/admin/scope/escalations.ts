@@ -81,12 +81,16 @@ export class Escalations extends ScopedRepository {
   }
 
   /** Acknowledges as the acting key; the first acknowledgement stops the paging, later ones are recorded. */
-  async acknowledge(input: { escalationId: string }): Promise<{ first: boolean; escalation: EscalationOut }> {
+  async acknowledge(input: {
+    escalationId: string;
+    instructions?: string | undefined;
+  }): Promise<{ first: boolean; escalation: EscalationOut }> {
     const outcome = await acknowledgeEscalation(this.prisma, {
       organizationId: this.organizationId,
       escalationId: input.escalationId,
       via: 'admin',
       by: actorOf(this.principal),
+      ...(input.instructions ? { instructions: input.instructions } : {}),
       withinWrite: (tx) =>
         recordAudit(tx, this.principal, {
           action: 'escalation.acknowledge',
@@ -94,12 +98,13 @@ export class Escalations extends ScopedRepository {
           resourceId: input.escalationId,
         }),
     });
+    await this.escalation?.dispatchWebhooks(outcome.deliveryIds);
     return { first: outcome.first, escalation: view(outcome.escalation) };
   }
 
   /** Resolves with an outcome and, optionally, instructions for next time. */
   async resolve(input: { escalationId: string; resolution: ResolveBody }): Promise<EscalationOut> {
-    const row = await resolveEscalation(this.prisma, {
+    const { escalation: row, deliveryIds } = await resolveEscalation(this.prisma, {
       organizationId: this.organizationId,
       escalationId: input.escalationId,
       ...input.resolution,
@@ -110,6 +115,7 @@ export class Escalations extends ScopedRepository {
           resourceId: input.escalationId,
         }),
     });
+    await this.escalation?.dispatchWebhooks(deliveryIds);
     return view(row);
   }
 }

@@ -19,6 +19,7 @@ import { PhoneLines } from './phone-lines.js';
 import type { Principal } from './principal.js';
 import type { ScopeOptions } from './repository.js';
 import { EscalationPolicies, OnCallRoster } from './roster.js';
+import { Webhooks } from './webhooks.js';
 
 export type { BlockOwner } from './blocks.js';
 export { type Principal, systemPrincipal } from './principal.js';
@@ -33,6 +34,7 @@ export interface Scope {
   readonly roster: OnCallRoster;
   readonly policies: EscalationPolicies;
   readonly escalations: Escalations;
+  readonly webhooks: Webhooks;
   readonly blocks: Blocks;
   readonly archive: Archive;
   readonly calls: Calls;
@@ -50,6 +52,7 @@ export function scopedDb(options: ScopeOptions): Scope {
     roster: new OnCallRoster(options),
     policies: new EscalationPolicies(options),
     escalations: new Escalations(options),
+    webhooks: new Webhooks(options),
     blocks: new Blocks(options),
     archive: new Archive(options),
     calls: new Calls(options),

@@ -1,4 +1,5 @@
 /** What every organization-scoped repository is built from, so each states only what it adds. */
+import type { EscalationDesk } from '../../escalation/index.js';
 import type { MemoryEngine } from '../../memory/index.js';
 import type { Db, Principal } from './principal.js';
 
@@ -7,6 +8,11 @@ export interface ScopeOptions {
   prisma: Db;
   memory: MemoryEngine;
   principal: Principal;
+  /**
+   * The escalation desk, when the job queue runs here: it queues the webhooks a change writes
+   * (without it they wait for the next start) and holds the server's secret key.
+   */
+  escalation?: Pick<EscalationDesk, 'box' | 'dispatchWebhooks' | 'replayDelivery'> | undefined;
 }
 
 /** The base of the scoped repositories: their client, engine, principal and the organization they serve. */
@@ -14,11 +20,17 @@ export abstract class ScopedRepository {
   readonly #prisma: Db;
   readonly #memory: MemoryEngine;
   readonly #principal: Principal;
+  readonly #escalation: ScopeOptions['escalation'];
 
   constructor(options: ScopeOptions) {
     this.#prisma = options.prisma;
     this.#memory = options.memory;
     this.#principal = options.principal;
+    this.#escalation = options.escalation;
+  }
+
+  protected get escalation(): ScopeOptions['escalation'] {
+    return this.#escalation;
   }
 
   protected get prisma(): Db {

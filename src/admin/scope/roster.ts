@@ -1,7 +1,7 @@
 /** The on-call roster of one organization: staff, their shifts, and escalation policies. */
 import type { Prisma } from '../../db/index.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
-import { escalationLevelsSchema, namedStaff } from '../../escalation/index.js';
+import { escalationLevelsSchema, namedStaff, newSealedWebhookSecret } from '../../escalation/index.js';
 import { type Keyset, keysetOrder, keysetPage, keysetWhere, type Page } from '../pagination.js';
 import {
   type PolicyCreate,
@@ -84,22 +84,30 @@ export class OnCallRoster extends ScopedRepository {
   async createStaff(input: { staff: StaffCreate }): Promise<StaffView> {
     const data = staffCreateSchema.parse(input.staff);
     const organizationId = this.organizationId;
+    const secret = data.webhookUrl ? newSealedWebhookSecret(this.escalation?.box) : undefined;
     const row = await this.prisma.$transaction(async (tx) => {
       if (data.householdId) await requireHousehold(tx, organizationId, data.householdId);
-      const staff = await tx.onCallStaff.create({ data: { ...data, organizationId } });
+      const staff = await tx.onCallStaff.create({
+        data: { ...data, organizationId, webhookSecretEncrypted: secret?.sealed ?? null },
+      });
       await recordAudit(tx, this.principal, { action: 'staff.create', resourceType: 'staff', resourceId: staff.id });
       return staff;
     });
-    return staffView(row);
+    return { ...staffView(row), ...(secret ? { webhookSecret: secret.secret } : {}) };
   }
 
   async updateStaff(input: { staffId: string; changes: StaffUpdate }): Promise<StaffView> {
     const { staffId, changes } = input;
+    let secret: { secret: string; sealed: string } | undefined;
     const row = await this.prisma.$transaction(async (tx) => {
-      const staff = await guarded(
-        () => tx.onCallStaff.update({ where: { id: staffId, organizationId: this.organizationId }, data: changes }),
-        { notFound: missingStaff(staffId) },
-      );
+      const before = await tx.onCallStaff.findFirst({ where: { id: staffId, organizationId: this.organizationId } });
+      if (!before) throw new NotFoundError(missingStaff(staffId));
+      // A first webhook URL gets its secret; a changed one keeps it (the receiver already verifies with it).
+      if (changes.webhookUrl && !before.webhookSecretEncrypted) secret = newSealedWebhookSecret(this.escalation?.box);
+      const staff = await tx.onCallStaff.update({
+        where: { id: staffId },
+        data: { ...changes, ...(secret ? { webhookSecretEncrypted: secret.sealed } : {}) },
+      });
       await recordAudit(tx, this.principal, {
         action: 'staff.update',
         resourceType: 'staff',
@@ -108,7 +116,7 @@ export class OnCallRoster extends ScopedRepository {
       });
       return staff;
     });
-    return staffView(row);
+    return { ...staffView(row), ...(secret ? { webhookSecret: secret.secret } : {}) };
   }
 
   /** Removes a person, their shifts with them; policies naming them must be changed first. */
