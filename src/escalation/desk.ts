@@ -17,13 +17,7 @@ import type { JobQueue } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
 import type { MemoryEngine, SessionScope } from '../memory/index.js';
 import type { SecretBox } from '../secrets.js';
-import {
-  type AckOutcome,
-  acknowledgeEscalation,
-  resolveEscalation,
-  validAckLinkToken,
-  type WithinEscalationWrite,
-} from './acknowledgements.js';
+import { type AckOutcome, acknowledgeEscalation, validAckLinkToken } from './acknowledgements.js';
 import { escalationEventData, recordEvent, WebhookDeliveries } from './events.js';
 import { describePages, newAckCode, type PagePlan, Paging } from './paging.js';
 import type { TwilioPager } from './twilio-pager.js';
@@ -226,15 +220,14 @@ export class EscalationDesk {
     };
   }
 
-  /** Acknowledges as an operator, staff member or phone number; queues the `escalation.acknowledged` webhook. */
-  async acknowledge(input: {
+  /** Acknowledges as a paged person; queues the `escalation.acknowledged` webhook. */
+  async #acknowledge(input: {
     organizationId: string;
     escalationId: string;
     via: AckChannel;
     by: string;
     byName?: string;
     instructions?: string;
-    withinWrite?: WithinEscalationWrite;
   }): Promise<AckOutcome> {
     const outcome = await acknowledgeEscalation(this.#deps.prisma, input);
     await this.#webhooks.dispatch(outcome.deliveryIds);
@@ -243,19 +236,6 @@ export class EscalationDesk {
       outcome.first ? 'escalation acknowledged' : 'later acknowledgement recorded',
     );
     return outcome;
-  }
-
-  /** Resolves with an outcome (and instructions for next time); queues the `escalation.resolved` webhook. */
-  async resolve(input: {
-    organizationId: string;
-    escalationId: string;
-    outcome: string;
-    instructions?: string;
-    withinWrite?: WithinEscalationWrite;
-  }): Promise<Escalation> {
-    const { escalation, deliveryIds } = await resolveEscalation(this.#deps.prisma, input);
-    await this.#webhooks.dispatch(deliveryIds);
-    return escalation;
   }
 
   /**
@@ -272,7 +252,7 @@ export class EscalationDesk {
     });
     if (!page?.staff) return `No page with code ${match[1]} was sent to this number.`;
     const instructions = match[2]?.trim() || undefined;
-    const outcome = await this.acknowledge({
+    const outcome = await this.#acknowledge({
       organizationId: page.organizationId,
       escalationId: page.escalationId,
       via: 'sms',
@@ -288,7 +268,7 @@ export class EscalationDesk {
     const page = await this.#deps.prisma.page.findUnique({ where: { id: input.pageId }, include: { staff: true } });
     if (!page?.staff || page.channel !== 'voice') throw new NotFoundError(`No paging call ${input.pageId}.`);
     if (input.digits !== ACK_DIGIT) return `That key does not acknowledge. Press ${ACK_DIGIT} to acknowledge.`;
-    const outcome = await this.acknowledge({
+    const outcome = await this.#acknowledge({
       organizationId: page.organizationId,
       escalationId: page.escalationId,
       via: 'voice',
@@ -323,7 +303,7 @@ export class EscalationDesk {
     instructions?: string;
   }): Promise<AckOutcome> {
     const { staff, escalation } = await this.linked(input);
-    return this.acknowledge({
+    return this.#acknowledge({
       organizationId: escalation.organizationId,
       escalationId: escalation.id,
       via: 'link',

@@ -322,7 +322,7 @@ export class Paging {
       throw permanent('Twilio paging is not set up: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER.');
     }
     if (!staff.phone) throw permanent(`${staff.name} has no phone number: add one to page them by SMS or call.`);
-    const headline = `${escalation.severity.toUpperCase()} escalation for the ${escalation.household.name} household: ${escalation.reason}`;
+    const headline = `${escalation.severity.toUpperCase()} escalation, ${escalation.household.name}: ${escalation.reason}`;
     if (page.channel === 'sms') {
       const signed = secret ? ackLinkToken(secret.key, { escalationId: escalation.id, staffId: staff.id }) : undefined;
       const link =
