@@ -19,7 +19,7 @@ import type { MemoryEngine, SessionScope } from '../memory/index.js';
 import type { SecretBox } from '../secrets.js';
 import { type AckOutcome, acknowledgeEscalation, validAckLinkToken } from './acknowledgements.js';
 import { escalationEventData, recordEvent, WebhookDeliveries } from './events.js';
-import { describePages, newAckCode, type PagePlan, Paging } from './paging.js';
+import { describePages, newAckCode, type PagePlan, Paging, policyLevels } from './paging.js';
 import type { TwilioPager } from './twilio-pager.js';
 
 export const ESCALATE_TOOL = 'escalate';
@@ -170,7 +170,7 @@ export class EscalationDesk {
         orderBy: [{ householdId: { sort: 'asc', nulls: 'last' } }, { createdAt: 'desc' }],
       }),
     ]);
-    const levels = await this.#paging.levelsOf(policy?.id ?? null);
+    const levels = policyLevels(policy?.levels);
     const first = levels[0];
     const now = new Date();
     const { escalation, pages, deliveryIds } = await prisma.$transaction(async (tx) => {

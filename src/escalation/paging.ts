@@ -109,8 +109,7 @@ export class Paging {
   async levelsOf(policyId: string | null): Promise<EscalationLevel[]> {
     if (!policyId) return [];
     const policy = await this.#deps.prisma.escalationPolicy.findUnique({ where: { id: policyId } });
-    const levels = escalationLevelsSchema.safeParse(policy?.levels);
-    return levels.success ? levels.data : [];
+    return policyLevels(policy?.levels);
   }
 
   /**
@@ -350,6 +349,12 @@ export class Paging {
 type PageWithContext = Prisma.PageGetPayload<{
   include: { escalation: { include: { household: { select: { name: true } } } }; staff: true };
 }>;
+
+/** A policy row's levels, as the admin API validated them on the way in (none if unreadable). */
+export function policyLevels(levels: unknown): EscalationLevel[] {
+  const parsed = escalationLevelsSchema.safeParse(levels);
+  return parsed.success ? parsed.data : [];
+}
 
 function stepKey(step: LevelStep): string {
   return `${step.escalationId}:${step.level}:${step.round}`;

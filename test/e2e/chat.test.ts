@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../../src/db/index.js';
-import { demoDataDir, migratedDataDir, runHearth, spawnHearth } from '../support/cli.js';
+import { demoDataDir, migratedDataDir, PROCESS_TEST_TIMEOUT_MS, runHearth, spawnHearth } from '../support/cli.js';
 import { type OpenAIStub, startOpenAIStub } from '../support/openai-stub.js';
 
 let stub: OpenAIStub;
@@ -11,7 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => stub.close());
 
-describe('hearth chat', () => {
+describe('hearth chat', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it('holds a conversation that changes memory, and a second session (another member) sees it', async () => {
     const {
       dataDir,

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/index.js';
-import { freshDataDir, migratedDataDir, runHearth, startHearth } from '../support/cli.js';
+import { freshDataDir, migratedDataDir, PROCESS_TEST_TIMEOUT_MS, runHearth, startHearth } from '../support/cli.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const API_KEY = /hth_[a-z2-7]{12}_[A-Za-z0-9_-]{43}/;
@@ -18,7 +18,7 @@ const EMBEDDINGS = '@energetic-ai/';
 const OPENAI_SDK = '/node_modules/openai/';
 const JOB_QUEUE = '/node_modules/pg-boss/';
 
-describe('hearth CLI on the embedded database', () => {
+describe('hearth CLI on the embedded database', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it('migrate applies the migrations once; a second run is a no-op that never loads the schema engine', async () => {
     const env = { HEARTH_DATA_DIR: freshDataDir() };
     const first = await runTraced(['migrate'], env);
@@ -116,7 +116,7 @@ describe('hearth CLI on the embedded database', () => {
   });
 });
 
-describe('hearth CLI with DATABASE_URL', () => {
+describe('hearth CLI with DATABASE_URL', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it('fails fast on an unreachable server, naming the host', async () => {
     const started = Date.now();
     const result = await runHearth(['migrate'], { DATABASE_URL: 'postgresql://hearth:secret@127.0.0.1:1/hearth' });

@@ -8,6 +8,12 @@ import { inject } from 'vitest';
 
 const BIN = fileURLToPath(new URL('../../bin/hearth.js', import.meta.url));
 
+/**
+ * For tests that start `hearth` processes one after another: each is a cold start (2 to 5 s on
+ * two busy cores), so they get a budget per process rather than the 30 s of in-process tests.
+ */
+export const PROCESS_TEST_TIMEOUT_MS = 90_000;
+
 export interface CliResult {
   code: number | null;
   stdout: string;
