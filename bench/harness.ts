@@ -8,7 +8,7 @@ import { createMemoryEngine, type Embedder, type SessionScope } from '../src/mem
 export const silent = createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' });
 
 /** Unit vectors from a hash of the text (as test/memory/helpers.ts): deterministic, free, not semantic. */
-const hashEmbedder: Embedder = {
+export const hashEmbedder: Embedder = {
   model: 'bench-hash-embedder',
   dimensions: 512,
   async embed(texts) {

@@ -20,10 +20,15 @@
  * 6. Start-up: the real `hearth` commands (`--help`, `migrate`, `org create`, `serve` until
  *    `/readyz` answers 200), each a new process, vs `node -e 0`.
  *
+ * 7. Concurrent calls: N simulated phone calls (50 frames/s each way, transcripts, tool calls)
+ *    through one `hearth serve` process, vs a bare relay doing the same forwarding
+ *    (bench/calls.ts), for N = 50, 200 and 500.
+ *
  * `npm run bench -- startup memory` runs only the sections named (context, recall, search,
- * contention, agent, startup).
+ * contention, agent, startup, calls); `--quick` runs the calls section at N = 50 only.
  */
 import { agentTurnBench } from './agent.js';
+import { concurrentCallsBench } from './calls.js';
 import { contentionBench } from './contention.js';
 import { type BenchResult, printTable, progress } from './harness.js';
 import { appendMessageBench, compileContextBench, recallSearchBench } from './memory.js';
@@ -36,9 +41,11 @@ const BENCHES = {
   contention: contentionBench,
   agent: agentTurnBench,
   startup: startupBench,
+  calls: () => concurrentCallsBench(quick ? { counts: [50], seconds: 5 } : {}),
 };
 
-const asked = process.argv.slice(2);
+const quick = process.argv.includes('--quick');
+const asked = process.argv.slice(2).filter((arg) => arg !== '--quick');
 const unknown = asked.filter((name) => !(name in BENCHES));
 if (unknown.length > 0) {
   console.error(`Unknown bench ${unknown.join(', ')}; choose from ${Object.keys(BENCHES).join(', ')}.`);
