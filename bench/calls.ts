@@ -243,8 +243,12 @@ export async function concurrentCallsBench(
     progress(`calls: seeding ${Math.max(...counts)} callers in ${Math.ceil(Math.max(...counts) / 100)} households`);
     await seedHouseholds(dataDir, Math.max(...counts));
     const { DATABASE_URL: _url, ...env } = process.env;
+    // BENCH_CPU_PROFILE_DIR=<dir>: Hearth writes a V8 CPU profile there when it stops (open it in Chrome's DevTools).
+    const profile = process.env.BENCH_CPU_PROFILE_DIR
+      ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROFILE_DIR)}`]
+      : [];
     const hearth = await startProcess(
-      [path.join(ROOT, 'bin', 'hearth.js'), 'serve'],
+      [...profile, path.join(ROOT, 'bin', 'hearth.js'), 'serve'],
       {
         ...env,
         HEARTH_DATA_DIR: dataDir,

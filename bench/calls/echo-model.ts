@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { FRAME_BYTES, readStamp, stamp } from './frames.js';
 
-const TRANSCRIPT_EVERY_MS = 3_000;
+const TRANSCRIPT_EVERY_MS = Number(process.env.BENCH_TRANSCRIPT_MS ?? 3_000);
 const TOOL_CALL_EVERY_MS = 30_000;
 
 export interface EchoModel {

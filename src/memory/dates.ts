@@ -9,14 +9,22 @@ const MS_PER_DAY = 86_400_000;
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
+const knownTimeZones = new Map<string, string>();
+
 /** A timezone Intl knows, else UTC (households are validated at the edge; this is the fallback). */
 export function safeTimeZone(timeZone: string): string {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-    return timeZone;
-  } catch {
-    return 'UTC';
+  // Building a formatter to find out costs about a millisecond; every compiled context asks.
+  let known = knownTimeZones.get(timeZone);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone });
+      known = timeZone;
+    } catch {
+      known = 'UTC';
+    }
+    knownTimeZones.set(timeZone, known);
   }
+  return known;
 }
 
 function partsFormatter(timeZone: string): Intl.DateTimeFormat {

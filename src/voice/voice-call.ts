@@ -97,6 +97,8 @@ export class VoiceCall {
   /** Tool calls run one after another, in the order the model made them. */
   #turns: Promise<void> = Promise.resolve();
   #refreshTimer: NodeJS.Timeout | undefined;
+  /** The memory and escalation context as last compiled. */
+  #compiled: string | undefined;
   #stopListening: (() => void) | undefined;
   #ending: Promise<void> | undefined;
   #resolveEnded: () => void = () => {};
@@ -269,12 +271,12 @@ export class VoiceCall {
   async #relievePressure(): Promise<void> {
     try {
       const changed = await this.#conversation.relieve({
-        instructions: (await this.#session()).instructions,
+        instructions: (await this.#session({ recompile: false })).instructions,
         model: this.#model,
         recordSummary: (summary) =>
           this.#recall.write(this.#scope, { role: 'system', content: `Summary of earlier in this call: ${summary}` }),
       });
-      if (changed) this.#model.updateSession(await this.#session());
+      if (changed) this.#model.updateSession(await this.#session({ recompile: false }));
     } catch (error) {
       this.#logger.warn({ err: error }, 'long call: the context check failed');
     }
@@ -414,14 +416,21 @@ export class VoiceCall {
     }, REFRESH_DEBOUNCE_MS);
   }
 
-  /** The session as it should be now: the caller's memory compiled afresh, and the tools. */
-  async #session(): Promise<RealtimeSessionConfig> {
+  /**
+   * The session as it should be now: the caller's memory (compiled afresh unless `recompile` is
+   * false: the live-context check after every line needs only the instructions' size, and memory
+   * changes recompile through `#refreshSoon`), the call's own tail, and the tools.
+   */
+  async #session({ recompile = true } = {}): Promise<RealtimeSessionConfig> {
     const { memory, realtime, extraContext } = this.#deps;
-    const [remembered, extra] = await Promise.all([
-      memory.compileContext({ scope: this.#scope }),
-      extraContext?.(this.#scope) ?? '',
-    ]);
-    const compiled = extra ? `${remembered}\n\n${extra}` : remembered;
+    if (recompile || this.#compiled === undefined) {
+      const [remembered, extra] = await Promise.all([
+        memory.compileContext({ scope: this.#scope }),
+        extraContext?.(this.#scope) ?? '',
+      ]);
+      this.#compiled = extra ? `${remembered}\n\n${extra}` : remembered;
+    }
+    const compiled = this.#compiled;
     const tail = this.#conversation.instructionsTail;
     const instructions = voiceInstructions({ compiled, caller: this.#caller });
     return {

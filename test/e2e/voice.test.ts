@@ -630,6 +630,7 @@ describe('a long call', () => {
       `Part ${n}: ${'the garden needs watering and the hedge wants trimming soon. '.repeat(16)}`;
     realtime.scriptResponses([{ say: 'Hello.', audioMs: 100 }]);
     realtime.scriptUtterances(...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => ({ heard: line(n) })));
+    const compiles = vi.spyOn(long.services.memory, 'compileContext');
     const { caller, model } = await connect(CHIDI_PHONE, long);
     await waitOn(model, 'session.update');
     await heardGreeting(caller, 100);
@@ -658,6 +659,9 @@ describe('a long call', () => {
       const lines = await long.services.memory.transcript({ householdId: row.householdId, callId: row.id });
       expect(lines.map((entry) => entry.content)).toContain(`Summary of earlier in this call: ${CHAT_SUMMARY}`);
     }, WAIT);
+    // Memory is compiled when the session starts (and when it changes), not again after every line.
+    expect(compiles).toHaveBeenCalledTimes(1);
+    compiles.mockRestore();
   });
 });
 
