@@ -116,6 +116,8 @@ function percentile(values: number[], fraction: number): number {
 export interface CallsFigures {
   bridge: 'hearth' | 'relay';
   calls: number;
+  /** Calls that could not be connected at all. */
+  callsFailed: number;
   framesDropped: number;
   framesPerCallPerSecond: number;
   inP50Ms: number;
@@ -146,6 +148,10 @@ async function runCalls(input: {
     from: callerNumber,
     count: input.calls,
   });
+  const connected = input.calls - callers.failed.count;
+  if (callers.failed.count > 0) {
+    progress(`calls: ${callers.failed.count} of ${input.calls} calls did not connect: ${callers.failed.firstReason}`);
+  }
   callers.start();
   await new Promise((resolve) => setTimeout(resolve, 2_000)); // warm-up: sessions configured, audio flowing
   echo.reset();
@@ -163,14 +169,15 @@ async function runCalls(input: {
   const figures: CallsFigures = {
     bridge: input.bridge,
     calls: input.calls,
+    callsFailed: callers.failed.count,
     framesDropped: dropped,
-    framesPerCallPerSecond: sent / input.calls / elapsed,
+    framesPerCallPerSecond: sent / Math.max(1, connected) / elapsed,
     inP50Ms: percentile(echo.inLatencies, 0.5),
     inP99Ms: percentile(echo.inLatencies, 0.99),
     outP50Ms: percentile(callers.stats.outLatencies, 0.5),
     outP99Ms: percentile(callers.stats.outLatencies, 0.99),
-    cpuMsPerCallPerSecond: (cpu * 1000) / input.calls / elapsed,
-    memoryMbPerCall: memoryMb / input.calls,
+    cpuMsPerCallPerSecond: (cpu * 1000) / Math.max(1, connected) / elapsed,
+    memoryMbPerCall: memoryMb / Math.max(1, connected),
     toolCallsAnswered: echo.toolOutputs(),
   };
   await callers.hangUp();
@@ -186,6 +193,7 @@ export function callsTable(figures: CallsFigures[]): string[] {
   const header = [
     'calls',
     'bridge',
+    'not connected',
     'dropped',
     'in p50 ms',
     'in p99 ms',
@@ -198,6 +206,7 @@ export function callsTable(figures: CallsFigures[]): string[] {
   const rows = figures.map((row) => [
     String(row.calls),
     row.bridge,
+    String(row.callsFailed),
     String(row.framesDropped),
     fixed(row.inP50Ms),
     fixed(row.inP99Ms),

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { applyMigrations, openDatabase } from '../src/db/index.js';
 import { createLogger } from '../src/logger.js';
 import { createMemoryEngine, type Embedder, type SessionScope } from '../src/memory/index.js';
+import type { CallsFigures } from './calls.js';
 
 /** Logs would swamp the figures; the bench prints its own progress. */
 export const silent = createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' });
@@ -95,7 +96,7 @@ export async function measure(input: {
 export type Row = { name: string; subject: Timing; baseline: Timing };
 
 /** What a benchmark hands back: its table rows and any figures that do not fit the table. */
-export type BenchResult = { rows: Row[]; notes: string[] };
+export type BenchResult = { rows: Row[]; notes: string[]; calls?: CallsFigures[] };
 
 /** The `fraction` quantile of the samples (nearest rank). */
 export function quantile({ samples }: Timing, fraction: number): number {
@@ -106,24 +107,37 @@ export function quantile({ samples }: Timing, fraction: number): number {
 /** ops/s over the measured wall time (for parallel runs, not 1000 / median). */
 export const opsPerSecond = (timing: Timing) => (timing.samples.length / timing.wallMs) * 1000;
 
-/** Prints the table: median and p95 per operation, throughput, and the ratio of medians to the baseline's. */
-export function printTable(rows: Row[]): void {
-  const header = ['benchmark (baseline)', 'iter', 'median ms', 'p95 ms', 'ops/s', 'base median ms', 'ratio'];
-  const lines = rows.map(({ name, subject, baseline }) => [
+/** One row's figures, as the table shows them and the JSON report keeps them. */
+export function rowFigures({ name, subject, baseline }: Row) {
+  return {
     name,
-    String(subject.samples.length),
-    quantile(subject, 0.5).toFixed(2),
-    quantile(subject, 0.95).toFixed(2),
-    opsPerSecond(subject).toFixed(0),
-    quantile(baseline, 0.5).toFixed(2),
-    `${(quantile(subject, 0.5) / quantile(baseline, 0.5)).toFixed(2)}x`,
-  ]);
+    iterations: subject.samples.length,
+    medianMs: quantile(subject, 0.5),
+    p95Ms: quantile(subject, 0.95),
+    opsPerSecond: opsPerSecond(subject),
+    baselineMedianMs: quantile(baseline, 0.5),
+    ratio: quantile(subject, 0.5) / quantile(baseline, 0.5),
+  };
+}
+
+/** The table's lines: median and p95 per operation, throughput, and the ratio of medians to the baseline's. */
+export function tableLines(rows: Row[]): string[] {
+  const header = ['benchmark (baseline)', 'iter', 'median ms', 'p95 ms', 'ops/s', 'base median ms', 'ratio'];
+  const lines = rows
+    .map(rowFigures)
+    .map((row) => [
+      row.name,
+      String(row.iterations),
+      row.medianMs.toFixed(2),
+      row.p95Ms.toFixed(2),
+      row.opsPerSecond.toFixed(0),
+      row.baselineMedianMs.toFixed(2),
+      `${row.ratio.toFixed(2)}x`,
+    ]);
   const widths = header.map((cell, column) => Math.max(cell.length, ...lines.map((line) => line[column]!.length)));
   const format = (cells: string[]) =>
     cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)));
-  for (const line of [header, widths.map((width) => '-'.repeat(width)), ...lines]) {
-    console.log(format(line).join('  '));
-  }
+  return [header, widths.map((width) => '-'.repeat(width)), ...lines].map((line) => format(line).join('  '));
 }
 
 /** A progress line on stderr, so the table on stdout stays clean. */

@@ -27,10 +27,14 @@
  * `npm run bench -- startup memory` runs only the sections named (context, recall, search,
  * contention, agent, startup, calls); `--quick` runs the calls section at N = 50 only.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { agentTurnBench } from './agent.js';
 import { concurrentCallsBench } from './calls.js';
 import { contentionBench } from './contention.js';
-import { type BenchResult, printTable, progress } from './harness.js';
+import { type BenchResult, progress, rowFigures, tableLines } from './harness.js';
 import { appendMessageBench, compileContextBench, recallSearchBench } from './memory.js';
 import { startupBench } from './startup.js';
 
@@ -59,7 +63,45 @@ const started = performance.now();
 const results: BenchResult[] = [];
 for (const bench of benches) results.push(await bench());
 progress(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+const rows = results.flatMap((result) => result.rows);
+const table = rows.length > 0 ? tableLines(rows) : [];
+const notes = results.flatMap((result) => result.notes);
 console.log();
-printTable(results.flatMap((result) => result.rows));
-console.log();
-for (const note of results.flatMap((result) => result.notes)) console.log(note);
+for (const line of [...table, '', ...notes]) console.log(line);
+
+// A full run (every section, not --quick) is kept: JSON for tools, Markdown for people.
+if (asked.length === 0 && !quick) {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    memoryGb: os.totalmem() / 2 ** 30,
+    node: process.version,
+  };
+  const report = {
+    date: new Date().toISOString(),
+    machine,
+    rows: rows.map(rowFigures),
+    calls: results.flatMap((result) => result.calls ?? []),
+    notes,
+  };
+  writeFileSync(path.join(dir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  const markdown = [
+    `# npm run bench, ${report.date}`,
+    '',
+    `${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb.toFixed(0)} GiB, Node ${machine.node}.`,
+    '',
+    '```',
+    ...table,
+    '```',
+    '',
+    '```',
+    ...notes,
+    '```',
+    '',
+  ].join('\n');
+  writeFileSync(path.join(dir, `${stamp}.md`), markdown);
+  progress(`wrote bench/results/${stamp}.json and .md`);
+}

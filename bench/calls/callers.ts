@@ -27,6 +27,8 @@ export interface CallerStats {
 
 export interface Callers {
   readonly stats: CallerStats;
+  /** Calls that could not be connected (the webhook or the stream failed), with the first reason. */
+  readonly failed: { count: number; firstReason: string | undefined };
   /** Starts sending a frame per call every 20 ms. */
   start(): void;
   /** Stops sending; the calls stay up. */
@@ -112,14 +114,19 @@ export async function dialCallers(input: {
     line.socket.send(JSON.stringify({ ...frame, sequenceNumber: String(++line.sequence) }));
   };
   // Dial in batches: Twilio's webhooks for a burst of calls do not all land in the same millisecond.
+  const failed = { count: 0, firstReason: undefined as string | undefined };
   for (let first = 0; first < input.count; first += 25) {
-    await Promise.all(
-      Array.from({ length: Math.min(25, input.count - first) }, (_, offset) => dialOne(first + offset)),
-    );
+    const batch = Array.from({ length: Math.min(25, input.count - first) }, (_, offset) => dialOne(first + offset));
+    for (const outcome of await Promise.allSettled(batch)) {
+      if (outcome.status === 'fulfilled') continue;
+      failed.count++;
+      failed.firstReason ??= outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason);
+    }
   }
   let ticker: NodeJS.Timeout | undefined;
   return {
     stats,
+    failed,
     start() {
       ticker = setInterval(() => {
         for (const line of lines) {

@@ -3,7 +3,8 @@
  * API's events that echoes each appended 20 ms frame straight back as output audio, so audio
  * flows both ways at 50 frames/s per call. Traffic a real call also has: a transcript line each
  * way every few seconds (the response ends and a new one starts), and a memory tool call every
- * 30 s. Every frame carries a timestamp in its first 8 bytes (the callers run in this process,
+ * 30 s, from the caller's first audio (BENCH_TRANSCRIPT_MS sets the transcript interval, e.g.
+ * very long to see the bridge alone). Every frame carries a timestamp in its first 8 bytes (the callers run in this process,
  * so they share the clock): frames in are timed on arrival here, frames out are stamped here.
  */
 import { createServer } from 'node:http';
@@ -33,8 +34,8 @@ const id = (prefix: string) => `${prefix}_${(++ids).toString(36)}`;
 
 class EchoConnection {
   #response: { id: string; itemId: string } | undefined;
-  #transcriptTimer: NodeJS.Timeout;
-  #toolTimer: NodeJS.Timeout;
+  #transcriptTimer: NodeJS.Timeout | undefined;
+  #toolTimer: NodeJS.Timeout | undefined;
   #lines = 0;
 
   constructor(
@@ -48,6 +49,10 @@ class EchoConnection {
       clearInterval(this.#transcriptTimer);
       clearInterval(this.#toolTimer);
     });
+  }
+
+  /** The conversation starts with the caller's audio: transcripts and tool calls from then on. */
+  #startTalking(): void {
     // Spread over the interval, so calls dialled together do not all speak at once.
     this.#transcriptTimer = setInterval(() => this.#transcriptLines(), TRANSCRIPT_EVERY_MS + Math.random() * 500);
     this.#toolTimer = setInterval(() => this.#toolCall(), TOOL_CALL_EVERY_MS + Math.random() * 5_000);
@@ -102,6 +107,7 @@ class EchoConnection {
   }
 
   #echo(audio: Buffer): void {
+    if (!this.#transcriptTimer) this.#startTalking();
     if (!this.#response) this.#startResponse();
     const response = this.#response;
     if (!response) return;
