@@ -25,7 +25,8 @@
  *    (bench/calls.ts), for N = 50, 200 and 500.
  *
  * `npm run bench -- startup memory` runs only the sections named (context, recall, search,
- * contention, agent, startup, calls); `--quick` runs the calls section at N = 50 only.
+ * contention, agent, startup, calls); `--quick` (a smoke run, under two minutes) runs each
+ * start-up command twice and the calls section at N = 50 only.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -44,8 +45,8 @@ const BENCHES = {
   search: recallSearchBench,
   contention: contentionBench,
   agent: agentTurnBench,
-  startup: startupBench,
-  calls: () => concurrentCallsBench(quick ? { counts: [50], seconds: 5 } : {}),
+  startup: () => startupBench({ quick }),
+  calls: () => concurrentCallsBench(quick ? { counts: [50], seconds: 4 } : {}),
 };
 
 const quick = process.argv.includes('--quick');

@@ -84,7 +84,8 @@ async function repeat(
 }
 
 /** The start-up cost of each command, against `node -e 0`. */
-export async function startupBench(): Promise<BenchResult> {
+/** `quick`: each command twice (a smoke run), not the 3 to 10 times that make a median worth quoting. */
+export async function startupBench({ quick = false } = {}): Promise<BenchResult> {
   progress('startup: building dist/ if src/ changed');
   execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit' });
 
@@ -121,7 +122,8 @@ export async function startupBench(): Promise<BenchResult> {
       ['hearth serve -> /readyz 200, migrated, no organization (seeds the demo)', 5, migrated, timeServeReady],
       ['hearth serve -> /readyz 200, first start', 3, empty, timeServeReady],
     ];
-    for (const [name, iterations, prepare, once] of commands) {
+    for (const [name, planned, prepare, once] of commands) {
+      const iterations = quick ? Math.min(planned, 2) : planned;
       progress(`startup: ${name} (${iterations}x)`);
       rows.push({ name: `${name} (node -e 0)`, subject: await repeat(iterations, prepare, once), baseline });
     }
