@@ -279,7 +279,7 @@ export class EscalationDesk {
   }
 
   /** The escalation a signed link names, once its token checks out; `ForbiddenError` otherwise. */
-  async linked(input: { escalationId: string; staffId: string; token: string }) {
+  async escalationForLink(input: { escalationId: string; staffId: string; token: string }) {
     const { secret, prisma } = this.#deps;
     const valid = secret !== undefined && validAckLinkToken(secret.key, input, input.token);
     const staff = valid ? await prisma.onCallStaff.findUnique({ where: { id: input.staffId } }) : undefined;
@@ -302,7 +302,7 @@ export class EscalationDesk {
     token: string;
     instructions?: string;
   }): Promise<AckOutcome> {
-    const { staff, escalation } = await this.linked(input);
+    const { staff, escalation } = await this.escalationForLink(input);
     return this.#acknowledge({
       organizationId: escalation.organizationId,
       escalationId: escalation.id,

@@ -65,7 +65,7 @@ export function escalationRoutes(options: {
 
   router.get(`${ACK_LINK_PATH}/:escalationId`, async (req, res) => {
     const link = parse(linkSchema, { ...req.params, staffId: req.query.staff, token: req.query.token }, 'query');
-    const { staff, escalation } = await desk.linked(link);
+    const { staff, escalation } = await desk.escalationForLink(link);
     res.setHeader('Cache-Control', 'no-store');
     res.type('html').send(
       page(
