@@ -90,7 +90,13 @@ export class EscalationDesk {
    * sent is sent again.
    */
   async recover(): Promise<void> {
-    const open = await this.#deps.prisma.escalation.findMany({ where: { status: 'open' } });
+    const { prisma } = this.#deps;
+    // Usually there is nothing to resume: one query says so, before any per-row work.
+    const [waiting] = await prisma.$queryRaw<{ open: number; pending: number }[]>`
+      SELECT (SELECT count(*) FROM escalations WHERE status = 'open')::int AS open,
+             (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending')::int AS pending`;
+    if (!waiting?.open && !waiting?.pending) return;
+    const open = await prisma.escalation.findMany({ where: { status: 'open' } });
     for (const escalation of open) await this.#paging.dispatch(escalation);
     const deliveries = await this.#webhooks.recover();
     if (open.length + deliveries > 0) {

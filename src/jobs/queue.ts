@@ -102,6 +102,8 @@ export function createQueue(options: QueueOptions): JobQueue {
 }
 
 const failureOutputSchema = z.object({ message: z.string() });
+/** The queue settings a job type sets, compared with a queue that exists already. */
+const RETRY_SETTINGS = ['retryLimit', 'retryDelay', 'retryBackoff', 'expireInSeconds'] as const;
 
 class PgBossQueue implements JobQueue {
   readonly #db: Database;
@@ -113,6 +115,7 @@ class PgBossQueue implements JobQueue {
   readonly #declared = new Map<string, Promise<void>>();
   #state: 'new' | 'started' | 'stopped' = 'new';
   #boss: Promise<PgBoss> | undefined;
+  #queues: Promise<Map<string, Partial<Record<(typeof RETRY_SETTINGS)[number], unknown>>>> | undefined;
 
   constructor(options: QueueOptions) {
     this.#db = options.db;
@@ -174,9 +177,11 @@ class PgBossQueue implements JobQueue {
       expireInSeconds: type.expireInSeconds ?? 900,
       notify: true,
     };
-    // create_queue does nothing when the queue exists; the update applies changed retry settings.
-    await boss.createQueue(type.name, { ...retry, policy: type.policy ?? 'standard' });
-    await boss.updateQueue(type.name, retry);
+    // Each create or update is two queries on the thread that also answers /readyz: a restart,
+    // where every queue exists with the same settings, makes none (one read of them all instead).
+    const existing = (await this.#existingQueues(boss)).get(type.name);
+    if (!existing) await boss.createQueue(type.name, { ...retry, policy: type.policy ?? 'standard' });
+    else if (RETRY_SETTINGS.some((key) => existing[key] !== retry[key])) await boss.updateQueue(type.name, retry);
     const { handler } = type;
     if (!handler) return;
     const polling = {
@@ -200,6 +205,12 @@ class PgBossQueue implements JobQueue {
         log.debug('job completed');
       }
     });
+  }
+
+  /** The queues that exist already, read once per start. */
+  #existingQueues(boss: PgBoss) {
+    this.#queues ??= boss.getQueues().then((queues) => new Map(queues.map((queue) => [queue.name, queue])));
+    return this.#queues;
   }
 
   async send(input: SendInput): Promise<string | null> {

@@ -177,6 +177,25 @@ describe('across a restart of the embedded database', () => {
   });
   afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
+  it('keeps a queue as it is on a restart with the same settings, and applies changed ones', async () => {
+    const first = await startQueue();
+    await first.register({ name: 'settle', schema: greetingSchema, retryLimit: 1, retryDelaySeconds: 7 });
+    const before = (await first.send({ name: 'settle', data: { to: 'Nana' } }))!;
+    expect((await first.getJob({ name: 'settle', id: before }))?.retryLimit).toBe(1);
+    await first.stop();
+
+    const same = await startQueue();
+    await same.register({ name: 'settle', schema: greetingSchema, retryLimit: 1, retryDelaySeconds: 7 });
+    const unchanged = (await same.send({ name: 'settle', data: { to: 'Nana' } }))!;
+    expect((await same.getJob({ name: 'settle', id: unchanged }))?.retryLimit).toBe(1);
+    await same.stop();
+
+    const changed = await startQueue();
+    await changed.register({ name: 'settle', schema: greetingSchema, retryLimit: 4, retryDelaySeconds: 7 });
+    const after = (await changed.send({ name: 'settle', data: { to: 'Nana' } }))!;
+    expect((await changed.getJob({ name: 'settle', id: after }))?.retryLimit).toBe(4);
+  });
+
   it('runs a job sent before the restart, and leaves Prisma migrations alone', async () => {
     const template = new Blob([await readFile(inject('pgliteTemplatePath'))]);
     const before = await openDatabase({ kind: 'pglite', dataDir, template });
