@@ -9,7 +9,7 @@
  * caller, p50 and p99), CPU per call (the bridge process's user + system time over the window,
  * from /proc) and memory per call (its resident set during the calls, minus before them).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,7 @@ import { startOpenAIStub } from '../test/support/openai-stub.js';
 import { dialCallers } from './calls/callers.js';
 import { startEchoModel } from './calls/echo-model.js';
 import { type BenchResult, hashEmbedder, progress, silent } from './harness.js';
+import { cpuProfileArgs, startHearthServe, startProcess, stopProcess } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PUBLIC_URL = 'https://hearth.bench';
@@ -58,41 +59,6 @@ async function seedHouseholds(dataDir: string, calls: number): Promise<void> {
   } finally {
     await db.close();
   }
-}
-
-/** Starts `node <args>` and resolves with its URL once `findUrl` finds it in the output. */
-async function startProcess(args: string[], env: NodeJS.ProcessEnv, findUrl: (output: string) => string | undefined) {
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  let started = false;
-  // Until it is up, its output says where it listens (or why it failed); after, it is drained unread.
-  const collect = (chunk: Buffer) => {
-    if (!started) output += chunk;
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const deadline = performance.now() + 60_000;
-  for (;;) {
-    const url = findUrl(output);
-    if (url) {
-      started = true;
-      return { child, url };
-    }
-    if (child.exitCode !== null || performance.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`node ${args.join(' ')} did not start:\n${output.slice(-2000)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** CPU seconds (user + system) the process has used. */
@@ -252,19 +218,9 @@ export async function concurrentCallsBench(
     progress(`calls: seeding ${Math.max(...counts)} callers in ${Math.ceil(Math.max(...counts) / 100)} households`);
     await seedHouseholds(dataDir, Math.max(...counts));
     const { DATABASE_URL: _url, ...env } = process.env;
-    // BENCH_CPU_PROFILE_DIR=<dir>: Hearth writes a V8 CPU profile there when it stops (open it in Chrome's DevTools).
-    const profile = process.env.BENCH_CPU_PROFILE_DIR
-      ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROFILE_DIR)}`]
-      : [];
-    const hearth = await startProcess(
-      [...profile, path.join(ROOT, 'bin', 'hearth.js'), 'serve'],
+    const hearth = await startHearthServe(
       {
-        ...env,
         HEARTH_DATA_DIR: dataDir,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'info',
-        LOG_FORMAT: 'json',
         PUBLIC_URL,
         TWILIO_AUTH_TOKEN: AUTH_TOKEN,
         OPENAI_API_KEY: 'bench-not-a-key',
@@ -272,7 +228,7 @@ export async function concurrentCallsBench(
         OPENAI_REALTIME_URL: echo.url,
         HEARTH_MAX_CONCURRENT_CALLS: '100',
       },
-      (output) => /"url":"(http:\/\/[^"]+)","msg":"listening"/.exec(output)?.[1],
+      cpuProfileArgs(),
     );
     const relay = await startProcess(
       ['--import', 'tsx', path.join(ROOT, 'bench', 'calls', 'relay.ts')],
@@ -283,7 +239,6 @@ export async function concurrentCallsBench(
       },
     );
     try {
-      await waitReady(hearth.url);
       for (const calls of counts) {
         for (const [bridge, target] of [
           ['relay', relay],
@@ -307,16 +262,4 @@ export async function concurrentCallsBench(
     notes: ['Concurrent calls (one Hearth process vs a bare relay):', ...callsTable(figures)],
     calls: figures,
   };
-}
-
-async function waitReady(url: string): Promise<void> {
-  for (let attempt = 0; attempt < 600; attempt++) {
-    const status = await fetch(`${url}/readyz`).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url}/readyz never answered 200`);
 }

@@ -20,18 +20,21 @@
  * 6. Start-up: the real `hearth` commands (`--help`, `migrate`, `org create`, `serve` until
  *    `/readyz` answers 200), each a new process, vs `node -e 0`.
  *
- * 7. Concurrent calls: N simulated phone calls (50 frames/s each way, transcripts, tool calls)
+ * 7. Admin API throughput: authenticated block reads, passage search and block writes from 10
+ *    keep-alive clients against a `hearth serve` process, vs `/healthz` on it (bench/admin.ts).
+ * 8. Concurrent calls: N simulated phone calls (50 frames/s each way, transcripts, tool calls)
  *    through one `hearth serve` process, vs a bare relay doing the same forwarding
  *    (bench/calls.ts), for N = 50, 200 and 500.
  *
  * `npm run bench -- startup memory` runs only the sections named (context, recall, search,
- * contention, agent, startup, calls); `--quick` (a smoke run, under two minutes) runs each
+ * contention, agent, startup, admin, calls); `--quick` (a smoke run, under two minutes) runs each
  * start-up command twice and the calls section at N = 50 only.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { adminThroughputBench } from './admin.js';
 import { agentTurnBench } from './agent.js';
 import { concurrentCallsBench } from './calls.js';
 import { contentionBench } from './contention.js';
@@ -46,6 +49,7 @@ const BENCHES = {
   contention: contentionBench,
   agent: agentTurnBench,
   startup: () => startupBench({ quick }),
+  admin: () => adminThroughputBench(quick ? { seconds: 2 } : {}),
   calls: () => concurrentCallsBench(quick ? { counts: [50], seconds: 4 } : {}),
 };
 
