@@ -3,7 +3,7 @@
  * database, and `CONNECTIONS` concurrent keep-alive clients in this process (Node's fetch) hitting
  * one route at a time for a few seconds. The baseline is `/healthz` on the same server in the
  * same run: no key, no database. The household is seeded through the API itself, as an operator
- * would: its blocks, one block per writer, and `PASSAGES` archival passages. Embeddings come from
+ * would: its blocks, one block per writer, and `passages` archival passages. Embeddings come from
  * the OpenAI stand-in (deterministic vectors), so the figures are Hearth's, not a model's.
  */
 import { execFileSync } from 'node:child_process';
@@ -19,7 +19,6 @@ import { cpuProfileArgs, startHearthServe, stopProcess } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CONNECTIONS = 10;
-const PASSAGES = 500;
 
 /** `CONNECTIONS` loops sending `request` back to back for `seconds`; each response must be `ok`. */
 async function load(seconds: number, request: (worker: number) => Promise<Response>): Promise<Timing> {
@@ -53,7 +52,7 @@ async function seedOrganization(dataDir: string): Promise<string> {
 }
 
 /** Authenticated block reads, passage search and block writes, against `/healthz`. */
-export async function adminThroughputBench({ seconds = 5 } = {}): Promise<BenchResult> {
+export async function adminThroughputBench({ seconds = 5, passages = 500 } = {}): Promise<BenchResult> {
   progress('admin: building dist/ if src/ changed');
   execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit' });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hearth-bench-admin-'));
@@ -81,7 +80,7 @@ export async function adminThroughputBench({ seconds = 5 } = {}): Promise<BenchR
         if (!response.ok) throw new Error(`${method} ${route} answered ${response.status}: ${await response.text()}`);
         return (await response.json()) as { id: string; version: number };
       };
-      progress(`admin: seeding a household, ${CONNECTIONS} blocks and ${PASSAGES} passages through the API`);
+      progress(`admin: seeding a household, ${CONNECTIONS} blocks and ${passages} passages through the API`);
       const household = await api('POST', '/v1/households', { name: 'The Okafor household' });
       const base = `/v1/households/${household.id}`;
       const versions = await Promise.all(
@@ -91,7 +90,7 @@ export async function adminThroughputBench({ seconds = 5 } = {}): Promise<BenchR
             (await api('POST', `${base}/blocks`, { label: `bench_${worker}`, value: 'start' })).version,
         ),
       );
-      for (let index = 0; index < PASSAGES; index++) await api('POST', `${base}/passages`, { text: sentence(index) });
+      for (let index = 0; index < passages; index++) await api('POST', `${base}/passages`, { text: sentence(index) });
 
       progress(`admin: GET /healthz for ${seconds} s (baseline)`);
       const baseline = await load(seconds, () => fetch(`${hearth.url}/healthz`));
@@ -115,7 +114,7 @@ export async function adminThroughputBench({ seconds = 5 } = {}): Promise<BenchR
       return {
         rows: [
           row(`admin: GET blocks, ${CONNECTIONS} clients`, reads),
-          row(`admin: passage search, ${PASSAGES} passages`, searches),
+          row(`admin: passage search, ${passages} passages`, searches),
           row('admin: PATCH a block (If-Match)', writes),
         ],
         notes: [

@@ -28,7 +28,7 @@
  *
  * `npm run bench -- startup memory` runs only the sections named (context, recall, search,
  * contention, agent, startup, admin, calls); `--quick` (a smoke run, under two minutes) runs each
- * start-up command twice and the calls section at N = 50 only.
+ * start-up command once, the admin routes for 2 s over 100 passages, and calls at N = 50 only.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -49,7 +49,7 @@ const BENCHES = {
   contention: contentionBench,
   agent: agentTurnBench,
   startup: () => startupBench({ quick }),
-  admin: () => adminThroughputBench(quick ? { seconds: 2 } : {}),
+  admin: () => adminThroughputBench(quick ? { seconds: 2, passages: 100 } : {}),
   calls: () => concurrentCallsBench(quick ? { counts: [50], seconds: 4 } : {}),
 };
 

@@ -84,7 +84,7 @@ async function repeat(
 }
 
 /** The start-up cost of each command, against `node -e 0`. */
-/** `quick`: each command twice (a smoke run), not the 3 to 10 times that make a median worth quoting. */
+/** `quick`: each command once (a smoke run), not the 3 to 10 times that make a median worth quoting. */
 export async function startupBench({ quick = false } = {}): Promise<BenchResult> {
   progress('startup: building dist/ if src/ changed');
   execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit' });
@@ -111,7 +111,7 @@ export async function startupBench({ quick = false } = {}): Promise<BenchResult>
 
   try {
     progress('startup: node -e 0 (baseline)');
-    const baseline = await repeat(10, empty, (env) => timeCommand(['-e', '0'], env));
+    const baseline = await repeat(quick ? 3 : 10, empty, (env) => timeCommand(['-e', '0'], env));
     const rows = [];
     const commands: Array<[string, number, () => string, (env: NodeJS.ProcessEnv) => Promise<number>]> = [
       ['hearth --help', 10, empty, (env) => timeCommand([BIN, '--help'], env)],
@@ -123,7 +123,7 @@ export async function startupBench({ quick = false } = {}): Promise<BenchResult>
       ['hearth serve -> /readyz 200, first start', 3, empty, timeServeReady],
     ];
     for (const [name, planned, prepare, once] of commands) {
-      const iterations = quick ? Math.min(planned, 2) : planned;
+      const iterations = quick ? 1 : planned;
       progress(`startup: ${name} (${iterations}x)`);
       rows.push({ name: `${name} (node -e 0)`, subject: await repeat(iterations, prepare, once), baseline });
     }
