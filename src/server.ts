@@ -15,6 +15,7 @@ import { type EscalationDesk, escalationRoutes } from './escalation/index.js';
 import { errorHandler, pathOf, requestLogging, unknownRoute } from './http.js';
 import type { Logger } from './logger.js';
 import type { MemoryEngine } from './memory/index.js';
+import type { Metrics } from './metrics.js';
 import { twilioWebhookSettings } from './twilio-webhooks.js';
 import { MEDIA_STREAM_PATH, type Voice } from './voice/index.js';
 
@@ -31,6 +32,8 @@ export interface ServerOptions {
   voice?: Voice;
   /** Escalation: SMS replies, paging keypresses and acknowledgement links; webhooks for admin changes. */
   escalation?: EscalationDesk;
+  /** Served at `/metrics` for Prometheus; without it there is no `/metrics`. */
+  metrics?: Metrics;
 }
 
 export interface HearthServer {
@@ -47,7 +50,7 @@ export interface HearthServer {
 
 /** Builds the server around an opened database; it is not ready until `setReady(true)`. */
 export function createServer(options: ServerOptions): HearthServer {
-  const { config, logger, db, memory, conversations, voice, escalation } = options;
+  const { config, logger, db, memory, conversations, voice, escalation, metrics } = options;
   let notReadyReason: string | undefined = 'applying database migrations';
 
   const app = express();
@@ -69,6 +72,14 @@ export function createServer(options: ServerOptions): HearthServer {
     if (reason) res.status(503).json({ status: 'unavailable', reason });
     else res.json({ status: 'ready' });
   });
+
+  // Also ahead of the log: Prometheus scrapes it every few seconds. Keep it off the public proxy.
+  if (metrics) {
+    app.get('/metrics', async (_req, res) => {
+      const { contentType, body } = await metrics.render();
+      res.type(contentType).send(body);
+    });
+  }
 
   app.use(requestLogging(logger));
 

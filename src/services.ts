@@ -24,6 +24,7 @@ import {
   embedderOptions,
   type MemoryEngine,
 } from './memory/index.js';
+import { Metrics } from './metrics.js';
 import { createSecretBox, loadServerSecret } from './secrets.js';
 import { createVoice, type Voice } from './voice/index.js';
 
@@ -43,6 +44,8 @@ export interface Services {
   readonly voice: Voice;
   /** Escalation: the agent's `escalate` tool, paging, acknowledgements and webhooks. */
   readonly escalation: EscalationDesk;
+  /** What `/metrics` serves: calls, frames, model and tool latency, jobs, pages, memory pressure. */
+  readonly metrics: Metrics;
   /** Applies pending migrations; returns the names of those applied. */
   migrate(): Promise<string[]>;
   /**
@@ -77,7 +80,8 @@ export async function openServices({ config, logger }: { config: Config; logger:
     logger,
   });
   const provider = modelProviderFromConfig(config, logger);
-  const queue = createQueue({ db, logger, pollingIntervalSeconds: config.HEARTH_JOB_POLL_SECONDS });
+  const metrics = new Metrics();
+  const queue = createQueue({ db, logger, metrics, pollingIntervalSeconds: config.HEARTH_JOB_POLL_SECONDS });
   const escalation = createEscalationDesk({
     prisma: db.prisma,
     memory,
@@ -86,12 +90,13 @@ export async function openServices({ config, logger }: { config: Config; logger:
     pager: twilioPager(config, logger),
     publicUrl: config.PUBLIC_URL,
     secret: serverSecret(config),
+    metrics,
   });
   // Every call and conversation of a household knows its escalation rule and recent episodes, and can escalate.
   const extraContext = (scope: { householdId: string }) =>
     escalationContext(db.prisma, { householdId: scope.householdId });
   const extraTools = [escalation.tool];
-  const agent = { prisma: db.prisma, memory, provider, logger, maxSteps: config.HEARTH_AGENT_MAX_STEPS };
+  const agent = { prisma: db.prisma, memory, provider, logger, metrics, maxSteps: config.HEARTH_AGENT_MAX_STEPS };
   const calls = new CallLifecycle({
     prisma: db.prisma,
     memory,
@@ -100,7 +105,19 @@ export async function openServices({ config, logger }: { config: Config; logger:
     idleSeconds: config.HEARTH_CONVERSATION_IDLE_MINUTES * 60,
   });
   const conversations = new TextChannel({ ...agent, calls, extraContext, extraTools });
-  const voice = createVoice({ config, prisma: db.prisma, calls, memory, provider, logger, extraContext, extraTools });
+  const voice = createVoice({
+    config,
+    prisma: db.prisma,
+    calls,
+    memory,
+    provider,
+    logger,
+    metrics,
+    extraContext,
+    extraTools,
+  });
+  metrics.watchCalls(() => voice.stats);
+  metrics.watchQueues(() => queue.depths());
   let maintenance: NodeJS.Timeout | undefined;
   let analyzing: Promise<unknown> = Promise.resolve();
   const migrate = () => applyMigrations(db);
@@ -138,6 +155,7 @@ export async function openServices({ config, logger }: { config: Config; logger:
     conversations,
     voice,
     escalation,
+    metrics,
     migrate,
     startJobs,
     async start({ jobs = true } = {}) {

@@ -7,6 +7,7 @@
 import { ConflictError, HearthError, UnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ContextMessage, MemoryEngine, SessionScope } from '../memory/index.js';
+import { type Metrics, secondsSince } from '../metrics.js';
 import type { ModelMessage, ModelProvider, ToolCall } from './model.js';
 import { createSummarizer, type Summarizer } from './summarizer.js';
 import { type AgentTool, parseToolArguments, ToolRunner } from './tool-runner.js';
@@ -37,6 +38,7 @@ export interface AgentSessionOptions {
   recordToRecall?: boolean;
   /** Context beyond memory, compiled afresh each step (the household's escalations). */
   extraContext?: ExtraContext;
+  metrics?: Metrics;
 }
 
 /** A section of the instructions that is not memory, for the caller's scope; empty for none. */
@@ -73,6 +75,7 @@ export class AgentSession {
   readonly #maxSteps: number;
   readonly #summarizer: Summarizer;
   readonly #tools: ToolRunner;
+  readonly #metrics: Metrics | undefined;
   readonly #messages: ModelMessage[];
   readonly #recordToRecall: boolean;
   readonly #extraContext: ExtraContext | undefined;
@@ -92,7 +95,13 @@ export class AgentSession {
     this.#baseInstructions = options.baseInstructions;
     this.#maxSteps = options.maxSteps;
     this.#summarizer = options.summarizer ?? createSummarizer({ provider: options.provider, model: this.#model });
-    this.#tools = new ToolRunner({ memory: options.memory, extraTools: options.extraTools, logger: this.#logger });
+    this.#metrics = options.metrics;
+    this.#tools = new ToolRunner({
+      memory: options.memory,
+      extraTools: options.extraTools,
+      logger: this.#logger,
+      metrics: options.metrics,
+    });
     this.#messages = [...(options.history ?? [])];
     this.#recordToRecall = options.recordToRecall ?? true;
     this.#extraContext = options.extraContext;
@@ -129,14 +138,17 @@ export class AgentSession {
     for (let step = 1; step <= this.#maxSteps; step++) {
       if (input.signal?.aborted)
         throw new UnavailableError('The turn was cancelled.', { details: { reason: 'aborted' } });
+      const instructions = await this.#instructions();
+      const asked = performance.now();
       const completion = await this.#provider.complete({
         model: this.#model,
-        instructions: await this.#instructions(),
+        instructions,
         messages: this.#messages,
         tools,
         signal: input.signal,
         onTextDelta: input.onTextDelta,
       });
+      this.#metrics?.modelResponded('text', secondsSince(asked));
       usage.inputTokens += completion.usage?.inputTokens ?? 0;
       usage.outputTokens += completion.usage?.outputTokens ?? 0;
       this.#logger.debug(
@@ -183,6 +195,7 @@ export class AgentSession {
     ]);
     const compiled = extra ? `${memory}\n\n${extra}` : memory;
     let pressure = this.#memory.contextPressure({ messages: this.#contextMessages(), instructions: compiled });
+    if (pressure.level !== 'ok') this.#metrics?.memoryPressure(pressure.level);
     if (pressure.level === 'evict') {
       await this.#evict(compiled, pressure.evictCount);
       pressure = this.#memory.contextPressure({ messages: this.#contextMessages(), instructions: compiled });

@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../logger.js';
 import type { MemoryEngine, SessionScope, ToolResult } from '../memory/index.js';
+import { type Metrics, secondsSince } from '../metrics.js';
 import type { ModelTool, ToolCall } from './model.js';
 
 /** A non-memory tool (e.g. `escalate`), run next to the memory tools. */
@@ -18,15 +19,18 @@ export class ToolRunner {
   readonly #memory: Pick<MemoryEngine, 'toolDefinitions' | 'runTool'>;
   readonly #extraTools: Map<string, AgentTool>;
   readonly #logger: Logger;
+  readonly #metrics: Metrics | undefined;
 
   constructor(input: {
     memory: Pick<MemoryEngine, 'toolDefinitions' | 'runTool'>;
     extraTools?: AgentTool[];
     logger: Logger;
+    metrics?: Metrics;
   }) {
     this.#memory = input.memory;
     this.#extraTools = new Map(input.extraTools?.map((tool) => [tool.definition.name, tool]));
     this.#logger = input.logger;
+    this.#metrics = input.metrics;
   }
 
   /** Every tool's definition, for the model. */
@@ -34,8 +38,15 @@ export class ToolRunner {
     return [...this.#memory.toolDefinitions, ...[...this.#extraTools.values()].map((tool) => tool.definition)];
   }
 
-  /** Runs one call; never throws. */
+  /** Runs one call, timed; never throws. */
   async run(call: Pick<ToolCall, 'name' | 'arguments'>, scope: SessionScope): Promise<ToolResult> {
+    const started = performance.now();
+    const result = await this.#run(call, scope);
+    this.#metrics?.toolRan(call.name, result.ok, secondsSince(started));
+    return result;
+  }
+
+  async #run(call: Pick<ToolCall, 'name' | 'arguments'>, scope: SessionScope): Promise<ToolResult> {
     try {
       const extra = this.#extraTools.get(call.name);
       if (extra) return await extra.run({ arguments: call.arguments, scope });

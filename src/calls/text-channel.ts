@@ -17,6 +17,7 @@ import type { Call, PrismaClient } from '../db/index.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MemoryEngine } from '../memory/index.js';
+import type { Metrics } from '../metrics.js';
 import type { CallLifecycle, CallTurn } from './lifecycle.js';
 import { SessionCache } from './session-cache.js';
 
@@ -36,6 +37,7 @@ export interface TextChannelDeps {
   extraContext?: ExtraContext;
   /** Tools beyond memory (`escalate`). */
   extraTools?: AgentTool[];
+  metrics?: Metrics;
 }
 
 /** The agent's reply to one message, and the conversation it belongs to. */
@@ -118,7 +120,7 @@ export class TextChannel {
 
   /** A session for the turn's call, with the spoken turns of its recall as history (tool calls stay in recall only). */
   async #resume({ call, scope }: CallTurn): Promise<AgentSession> {
-    const { prisma, memory, provider, logger, maxSteps, extraContext, extraTools } = this.#deps;
+    const { prisma, memory, provider, logger, maxSteps, extraContext, extraTools, metrics } = this.#deps;
     const [household, earlier] = await Promise.all([
       prisma.household.findUnique({ where: { id: call.householdId }, select: { agentSettings: true } }),
       memory.transcript({ householdId: call.householdId, callId: call.id, roles: ['user', 'assistant'] }),
@@ -139,6 +141,7 @@ export class TextChannel {
       history,
       extraContext,
       extraTools,
+      metrics,
     });
   }
 }

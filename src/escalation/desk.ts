@@ -16,6 +16,7 @@ import { ForbiddenError, NotFoundError } from '../errors.js';
 import type { JobQueue } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
 import type { MemoryEngine, SessionScope } from '../memory/index.js';
+import type { Metrics } from '../metrics.js';
 import type { SecretBox } from '../secrets.js';
 import { type AckOutcome, acknowledgeEscalation, validAckLinkToken } from './acknowledgements.js';
 import { escalationEventData, recordEvent, WebhookDeliveries } from './events.js';
@@ -49,6 +50,7 @@ export interface EscalationDeskDeps {
   publicUrl: string | undefined;
   /** The server's secret key (signs acknowledgement links) and the box it keys (webhook secrets). */
   secret: { key: string; box: SecretBox } | undefined;
+  metrics?: Metrics;
 }
 
 /** What the escalate tool did, in words for the model to pass on to the caller. */
@@ -107,6 +109,22 @@ export class EscalationDesk {
   /** Queues new webhook deliveries (written by a change made elsewhere, e.g. the admin API). */
   dispatchWebhooks(deliveryIds: readonly string[]): Promise<void> {
     return this.#webhooks.dispatch(deliveryIds);
+  }
+
+  /**
+   * After an acknowledgement is written (here or by the admin API): queues its webhooks and
+   * counts and logs it.
+   */
+  async announceAcknowledgement(
+    input: { escalationId: string; via: AckChannel },
+    outcome: Pick<AckOutcome, 'first' | 'deliveryIds'>,
+  ): Promise<void> {
+    await this.#webhooks.dispatch(outcome.deliveryIds);
+    if (outcome.first) this.#deps.metrics?.acknowledged(input.via);
+    this.#logger.info(
+      { escalationId: input.escalationId, via: input.via, first: outcome.first },
+      outcome.first ? 'escalation acknowledged' : 'later acknowledgement recorded',
+    );
   }
 
   /** Sends a webhook delivery again. */
@@ -236,11 +254,7 @@ export class EscalationDesk {
     instructions?: string;
   }): Promise<AckOutcome> {
     const outcome = await acknowledgeEscalation(this.#deps.prisma, input);
-    await this.#webhooks.dispatch(outcome.deliveryIds);
-    this.#logger.info(
-      { escalationId: input.escalationId, via: input.via, first: outcome.first },
-      outcome.first ? 'escalation acknowledged' : 'later acknowledgement recorded',
-    );
+    await this.announceAcknowledgement(input, outcome);
     return outcome;
   }
 

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { Escalation, PageChannel, Prisma, PrismaClient } from '../db/index.js';
 import type { JobQueue, JobType } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { SecretBox } from '../secrets.js';
 import { ackLinkToken } from './acknowledgements.js';
 import { escalationEventData, recordEvent, type WebhookDeliveries } from './events.js';
@@ -55,6 +56,7 @@ export interface PagingDeps {
   publicUrl: string | undefined;
   /** The server's secret key: signs links; its box opens staff webhook secrets. */
   secret: { key: string; box: SecretBox } | undefined;
+  metrics?: Metrics;
 }
 
 /** A page as the tool reports it: who, how, and whether it can go out. */
@@ -257,6 +259,7 @@ export class Paging {
         where: { id: pageId },
         data: { status: 'sent', providerSid: sid, error: null, errorCode: null },
       });
+      this.#deps.metrics?.pageSent(page.channel);
       this.#logger.info({ pageId, escalationId: page.escalationId, channel: page.channel }, 'page sent');
     } catch (error) {
       const failure =

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Database } from '../db/index.js';
 import { HearthError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Metrics, QueueDepth } from '../metrics.js';
 
 const DEFAULT_POLLING_INTERVAL_SECONDS = 2;
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -83,6 +84,8 @@ export interface JobQueue {
   /** Enqueues a job, once its type's queue exists; null when a `singletonKey` policy refused a duplicate. */
   send(input: SendInput): Promise<string | null>;
   getJob(input: { name: string; id: string }): Promise<JobView | null>;
+  /** Each queue's waiting and running jobs, across every instance. */
+  depths(): Promise<QueueDepth[]>;
   /** Stops working and releases timers and connections (never the database itself). */
   stop(options?: { graceful?: boolean }): Promise<void>;
 }
@@ -94,6 +97,7 @@ export interface QueueOptions {
   pollingIntervalSeconds?: number;
   /** How long a graceful `stop` waits for running jobs before failing them (they are retried). */
   shutdownTimeoutMs?: number;
+  metrics?: Metrics;
 }
 
 /** Creates the queue on `db`; call `start()` before `register` and `send`. */
@@ -110,6 +114,7 @@ class PgBossQueue implements JobQueue {
   readonly #logger: Logger;
   readonly #pollingIntervalSeconds: number;
   readonly #shutdownTimeoutMs: number;
+  readonly #metrics: Metrics | undefined;
   readonly #schemas = new Map<string, z.ZodType<object>>();
   /** Each registered type's queue, created once the queue has started. */
   readonly #declared = new Map<string, Promise<void>>();
@@ -122,6 +127,7 @@ class PgBossQueue implements JobQueue {
     this.#logger = options.logger.child({ component: 'jobs' });
     this.#pollingIntervalSeconds = options.pollingIntervalSeconds ?? DEFAULT_POLLING_INTERVAL_SECONDS;
     this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+    this.#metrics = options.metrics;
     if (this.#pollingIntervalSeconds < 0.5) {
       throw new RangeError(`pollingIntervalSeconds must be at least 0.5, got ${this.#pollingIntervalSeconds}`);
     }
@@ -193,11 +199,12 @@ class PgBossQueue implements JobQueue {
       for (const job of jobs) {
         const parsed = type.schema.safeParse(job.data);
         const log = this.#logger.child({ job: { name: type.name, id: job.id, retryCount: job.retryCount } });
-        if (!parsed.success) throw new ValidationError(`Job data is invalid: ${z.prettifyError(parsed.error)}`);
         log.debug('job started');
         try {
+          if (!parsed.success) throw new ValidationError(`Job data is invalid: ${z.prettifyError(parsed.error)}`);
           await handler({ id: job.id, data: parsed.data, retryCount: job.retryCount, signal: job.signal });
         } catch (error) {
+          this.#metrics?.jobFailed(type.name);
           const last = job.retryCount >= retry.retryLimit;
           log.warn({ err: error }, last ? 'job failed; no retries left' : 'job failed; it will be retried');
           throw error;
@@ -250,6 +257,22 @@ class PgBossQueue implements JobQueue {
       startedOn: job.startedOn ?? null,
       completedOn: job.completedOn ?? null,
     };
+  }
+
+  async depths(): Promise<QueueDepth[]> {
+    await this.#started();
+    // Counted now: pg-boss's own counts are refreshed by its monitor, up to a minute late.
+    const rows = await this.#db.prisma.$queryRaw<{ name: string; queued: number; active: number }[]>`
+      SELECT name,
+             count(*) FILTER (WHERE state IN ('created', 'retry'))::int AS queued,
+             count(*) FILTER (WHERE state = 'active')::int AS active
+        FROM pgboss.job WHERE state IN ('created', 'retry', 'active') GROUP BY name ORDER BY name`;
+    const counts = new Map(rows.map((row) => [row.name, row]));
+    return [...this.#schemas.keys()].sort().map((queue) => ({
+      queue,
+      queued: counts.get(queue)?.queued ?? 0,
+      active: counts.get(queue)?.active ?? 0,
+    }));
   }
 
   async stop(options: { graceful?: boolean } = {}): Promise<void> {

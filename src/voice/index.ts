@@ -21,6 +21,7 @@ import type { Config } from '../config/index.js';
 import type { PrismaClient } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import type { MemoryEngine } from '../memory/index.js';
+import type { CallStats, Metrics } from '../metrics.js';
 import { twilioWebhookSettings } from '../twilio-webhooks.js';
 import { answerIncomingCall } from './incoming-call.js';
 import { MediaStreams } from './media-streams.js';
@@ -35,10 +36,8 @@ export interface Voice {
   readonly router: express.Router;
   /** Takes a WebSocket upgrade to `MEDIA_STREAM_PATH`. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Calls live in this process. */
-  readonly liveCalls: number;
-  /** Malformed or oversized media-stream frames dropped (and counted) in calls that have ended. */
-  readonly droppedFrames: number;
+  /** Calls live in this process, and the media frames in, out and dropped of every stream it has taken. */
+  readonly stats: CallStats;
   /** Ends every live call, saving its transcript and queueing its consolidation. */
   close(): Promise<void>;
 }
@@ -56,6 +55,7 @@ export function createVoice(deps: {
   /** Context beyond memory (the household's escalations). */
   extraContext?: ExtraContext;
   logger: Logger;
+  metrics?: Metrics;
 }): Voice {
   const { config, prisma, calls, memory, logger } = deps;
   const twilio = twilioWebhookSettings(config);
@@ -74,6 +74,7 @@ export function createVoice(deps: {
     summarizer: createSummarizer({ provider: deps.provider, model: config.HEARTH_MODEL }),
     extraTools: deps.extraTools,
     extraContext: deps.extraContext,
+    metrics: deps.metrics,
     realtime: {
       url: (model) => realtimeUrl({ baseUrl: config.OPENAI_BASE_URL, realtimeUrl: config.OPENAI_REALTIME_URL, model }),
       apiKey: config.OPENAI_API_KEY,
@@ -90,11 +91,8 @@ export function createVoice(deps: {
   return {
     router,
     handleUpgrade: (request, socket, head) => streams.handleUpgrade(request, socket, head),
-    get liveCalls() {
-      return streams.liveCalls;
-    },
-    get droppedFrames() {
-      return streams.droppedFrames;
+    get stats() {
+      return streams.stats;
     },
     close: () => streams.close(),
   };

@@ -6,6 +6,7 @@
  */
 import type { Logger } from '../logger.js';
 import type { ContextMessage, MemoryEngine, Summarizer } from '../memory/index.js';
+import type { Metrics } from '../metrics.js';
 
 interface LiveItem {
   itemId: string;
@@ -22,6 +23,7 @@ export class LiveConversation {
   readonly #memory: Pick<MemoryEngine, 'contextPressure' | 'summarizeForEviction'>;
   readonly #summarizer: Summarizer;
   readonly #logger: Logger;
+  readonly #metrics: Metrics | undefined;
   #items: LiveItem[] = [];
   #notice: string | undefined;
   /** Summaries of evicted turns, oldest first: they stay in the instructions. */
@@ -31,10 +33,12 @@ export class LiveConversation {
     memory: Pick<MemoryEngine, 'contextPressure' | 'summarizeForEviction'>;
     summarizer: Summarizer;
     logger: Logger;
+    metrics?: Metrics;
   }) {
     this.#memory = input.memory;
     this.#summarizer = input.summarizer;
     this.#logger = input.logger;
+    this.#metrics = input.metrics;
   }
 
   /** What the instructions add: the summaries of evicted turns, and the pressure notice. */
@@ -60,6 +64,7 @@ export class LiveConversation {
     const messages = this.#messages();
     const pressure = this.#memory.contextPressure({ messages, instructions: input.instructions });
     if (pressure.level === 'ok') return false;
+    this.#metrics?.memoryPressure(pressure.level);
     if (pressure.level === 'warn') {
       const changed = this.#notice !== pressure.notice;
       this.#notice = pressure.notice;

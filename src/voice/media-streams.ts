@@ -14,6 +14,7 @@ import type { CallLifecycle } from '../calls/index.js';
 import type { Call, PrismaClient } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import type { MemoryEngine, Summarizer } from '../memory/index.js';
+import type { CallStats, Metrics } from '../metrics.js';
 import { publicUrl, validTwilioSignature } from '../twilio-webhooks.js';
 import type { CallerContext } from './instructions.js';
 import { MEDIA_STREAM_PATH } from './routes.js';
@@ -44,6 +45,7 @@ export interface MediaStreamsDeps {
   defaults: VoiceDefaults;
   /** Folds a long call's oldest turns into a summary. */
   summarizer: Summarizer;
+  metrics?: Metrics;
   /** The agent's tools beyond memory and `end_call` (e.g. `escalate`), offered on every call. */
   extraTools?: AgentTool[];
   /** Context beyond memory (the household's escalations). */
@@ -65,21 +67,20 @@ export class MediaStreams {
   readonly #sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_SOCKET_MESSAGE_BYTES });
   /** Live calls by Twilio CallSid. */
   readonly #live = new Map<string, VoiceCall>();
-  #droppedFrames = 0;
+  /** Open media streams, calls or not yet; their frames are added to `#closedFrames` when they close. */
+  readonly #open = new Set<TwilioMediaStream>();
+  readonly #closedFrames = { framesIn: 0, framesOut: 0, framesDropped: 0 };
 
   constructor(deps: MediaStreamsDeps) {
     this.#deps = deps;
     this.#logger = deps.logger.child({ component: 'voice' });
   }
 
-  /** Calls running in this process. */
-  get liveCalls(): number {
-    return this.#live.size;
-  }
-
-  /** Malformed or oversized frames dropped from the media streams of calls that have ended. */
-  get droppedFrames(): number {
-    return this.#droppedFrames;
+  /** Live calls, and the frames of every media stream this process has taken. */
+  get stats(): CallStats {
+    const frames = { ...this.#closedFrames };
+    for (const stream of this.#open) addFrames(frames, stream);
+    return { liveCalls: this.#live.size, ...frames };
   }
 
   /** Takes an HTTP upgrade to `/twilio/media`; refuses one that is not Twilio's. */
@@ -101,6 +102,11 @@ export class MediaStreams {
     }
     this.#sockets.handleUpgrade(request, socket, head, (webSocket) => {
       const stream = new TwilioMediaStream(webSocket, this.#logger);
+      this.#open.add(stream);
+      stream.once('closed', () => {
+        this.#open.delete(stream);
+        addFrames(this.#closedFrames, stream);
+      });
       this.#attach(stream).catch((error: unknown) => {
         this.#logger.error({ err: error }, 'media stream failed to start');
         stream.close(1011, 'call could not start');
@@ -163,10 +169,7 @@ export class MediaStreams {
     });
     const callSid = start.start.callSid;
     this.#live.set(callSid, voiceCall);
-    void voiceCall.ended.then(() => {
-      this.#live.delete(callSid);
-      this.#droppedFrames += stream.droppedFrames;
-    });
+    void voiceCall.ended.then(() => this.#live.delete(callSid));
     await voiceCall.start();
   }
 
@@ -202,6 +205,12 @@ function waitForStart(stream: TwilioMediaStream): Promise<StartFrame | undefined
       resolve(undefined);
     });
   });
+}
+
+function addFrames(total: Omit<CallStats, 'liveCalls'>, stream: TwilioMediaStream): void {
+  total.framesIn += stream.framesIn;
+  total.framesOut += stream.framesOut;
+  total.framesDropped += stream.droppedFrames;
 }
 
 function refuse(socket: Duplex, status: number, reason: string): void {

@@ -29,6 +29,8 @@ export class TwilioMediaStream extends EventEmitter<TwilioStreamEvents> {
   readonly #logger: Logger;
   #streamSid: string | undefined;
   #droppedFrames = 0;
+  #framesIn = 0;
+  #framesOut = 0;
 
   constructor(socket: WebSocket, logger: Logger) {
     super();
@@ -49,6 +51,16 @@ export class TwilioMediaStream extends EventEmitter<TwilioStreamEvents> {
     return this.#droppedFrames;
   }
 
+  /** Frames received from Twilio, dropped ones included. */
+  get framesIn(): number {
+    return this.#framesIn;
+  }
+
+  /** Media frames of the model's audio sent to Twilio. */
+  get framesOut(): number {
+    return this.#framesOut;
+  }
+
   get open(): boolean {
     return this.#socket.readyState === this.#socket.OPEN;
   }
@@ -61,6 +73,7 @@ export class TwilioMediaStream extends EventEmitter<TwilioStreamEvents> {
     for (let offset = 0; offset < bytes.length; offset += TWILIO_FRAME_BYTES) {
       const frame = bytes.subarray(offset, offset + TWILIO_FRAME_BYTES).toString('base64');
       this.#socket.send(mediaFrame(streamSid, frame));
+      this.#framesOut++;
     }
   }
 
@@ -82,6 +95,7 @@ export class TwilioMediaStream extends EventEmitter<TwilioStreamEvents> {
   }
 
   #receive(data: string | undefined): void {
+    this.#framesIn++;
     const parsed = data === undefined ? { ok: false as const, reason: 'binary frame' } : parseInboundFrame(data);
     if (!parsed.ok) {
       this.#drop(parsed.reason);

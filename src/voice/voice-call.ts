@@ -17,6 +17,7 @@ import type { Call, PrismaClient } from '../db/index.js';
 import { ConflictError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MemoryEngine, SessionScope, Summarizer } from '../memory/index.js';
+import { type Metrics, secondsSince } from '../metrics.js';
 import { MULAW_BYTES_PER_MS } from './audio.js';
 import { endCallTool } from './end-call.js';
 import { type CallerContext, voiceInstructions } from './instructions.js';
@@ -56,6 +57,7 @@ export interface VoiceCallDeps {
   extraTools?: AgentTool[];
   /** Context beyond memory (the household's escalations). */
   extraContext?: ExtraContext;
+  metrics?: Metrics;
   realtime: {
     createTransport(): RealtimeTransport;
     url: string;
@@ -89,6 +91,8 @@ export class VoiceCall {
   /** Responses the caller interrupted: their remaining audio is stale and never reaches the caller. */
   readonly #interrupted = new Set<string>();
   #activeResponse: string | undefined;
+  /** The response whose first audio is awaited, and when it was created: the model's latency. */
+  #firstAudio: { responseId: string; since: number } | undefined;
   /**
    * The agent called `end_call`: 'next' until its goodbye response starts, then that response's
    * id, then 'said' once it is done; the call hangs up when the goodbye has played.
@@ -122,11 +126,13 @@ export class VoiceCall {
       memory: deps.memory,
       extraTools: [endCallTool(() => this.#hangUpAfterGoodbye()), ...(deps.extraTools ?? [])],
       logger: this.#logger,
+      metrics: deps.metrics,
     });
     this.#conversation = new LiveConversation({
       memory: deps.memory,
       summarizer: deps.summarizer,
       logger: this.#logger,
+      metrics: deps.metrics,
     });
     this.#model = new ModelLink({
       ...deps.realtime,
@@ -217,12 +223,17 @@ export class VoiceCall {
     const { stream } = this.#deps;
     const model = this.#model;
     model.on('audio', ({ responseId, itemId, audio }) => {
+      if (this.#firstAudio?.responseId === responseId) {
+        this.#deps.metrics?.modelResponded('voice', secondsSince(this.#firstAudio.since));
+        this.#firstAudio = undefined;
+      }
       if (this.#interrupted.has(responseId)) return;
       stream.sendAudio(audio);
       stream.mark(this.#playback.sent(itemId, Buffer.byteLength(audio, 'base64')));
     });
     model.on('response_started', ({ responseId }) => {
       this.#activeResponse = responseId;
+      this.#firstAudio = { responseId, since: performance.now() };
       if (this.#goodbye === 'next') this.#goodbye = { responseId };
     });
     model.on('response_done', ({ responseId }) => {

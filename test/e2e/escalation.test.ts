@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createApiKey } from '../../src/admin/api-keys.js';
 import { dial, type SimulatedCall, twilioSignature } from '../../src/voice/simulated-caller.js';
+import { scrapeMetrics } from '../support/metrics.js';
 import { mulawTone } from '../support/mulaw.js';
 import { type OpenAIStub, startOpenAIStub } from '../support/openai-stub.js';
 import { type RealtimeServer, type StandInConnection, startRealtimeServer } from '../support/realtime-server.js';
@@ -346,6 +347,7 @@ describe('the paging chain', () => {
   });
 
   it('retries a page Twilio rate-limits (429), records the code, and sends it once', async () => {
+    const before = await scrapeMetrics(stack.url);
     twilio.failNext('Messages', { status: 429 });
     const { escalation: opened } = await escalateNow();
     await vi.waitFor(async () => {
@@ -359,6 +361,9 @@ describe('the paging chain', () => {
     }, WAIT);
     expect(twilio.requestsTo('Messages').map((request) => request.params.To)).toEqual([NURSE_PHONE, NURSE_PHONE]);
     expect(smsTo(NURSE_PHONE)).toHaveLength(2); // the 429 and the 201: one message sent
+    const after = await scrapeMetrics(stack.url);
+    expect(after.since(before, 'hearth_job_failures_total', { queue: 'escalation-page' })).toBe(1);
+    expect(after.since(before, 'hearth_pages_sent_total', { channel: 'sms' })).toBe(1);
   });
 
   it('moves straight to the next level when a page is refused for good', async () => {
@@ -618,6 +623,7 @@ describe('the escalate tool', () => {
   });
 
   it('from a phone call with the realtime model: pages, tells the model who, and the next call knows', async () => {
+    const before = await scrapeMetrics(stack.url);
     realtime.scriptResponses([{ say: 'Hello Adaeze.', audioMs: 200 }]);
     realtime.scriptUtterances({
       heard: 'My chest is tight and I cannot breathe properly.',
@@ -644,6 +650,9 @@ describe('the escalate tool', () => {
     });
     expect(row).toMatchObject({ severity: 'critical', status: 'open' });
     expect(row.summary).toContain('My chest is tight');
+    const during = await scrapeMetrics(stack.url);
+    expect(during.get('hearth_calls_active')).toBe(1);
+    expect(during.since(before, 'hearth_job_queue_depth', { queue: 'escalation-timeout', state: 'queued' })).toBe(1);
     await caller.hangUp();
 
     await postAsTwilio('/twilio/sms', {
@@ -658,5 +667,15 @@ describe('the escalate tool', () => {
     expect(secondSession.session.instructions).toContain('Adaeze cannot breathe properly');
     expect(secondSession.session.instructions).toContain('Sit her up and call 999 if lips turn blue.');
     await again.hangUp();
+    await vi.waitFor(async () => expect((await scrapeMetrics(stack.url)).get('hearth_calls_active')).toBe(0), WAIT);
+    const after = await scrapeMetrics(stack.url);
+    // 800 ms of tone and 1.1 s of silence in, 20 ms a frame; 200 ms of greeting out, twice.
+    expect(after.since(before, 'hearth_media_frames_in_total')).toBeGreaterThan(95);
+    expect(after.since(before, 'hearth_media_frames_out_total')).toBeGreaterThanOrEqual(20);
+    expect(after.since(before, 'hearth_media_frames_dropped_total')).toBe(0);
+    expect(after.since(before, 'hearth_tool_latency_seconds_count', { tool: 'escalate', outcome: 'ok' })).toBe(1);
+    expect(after.since(before, 'hearth_model_latency_seconds_count', { channel: 'voice' })).toBeGreaterThanOrEqual(3);
+    expect(after.since(before, 'hearth_pages_sent_total', { channel: 'sms' })).toBe(1);
+    expect(after.since(before, 'hearth_escalations_acknowledged_total', { via: 'sms' })).toBe(1);
   });
 });

@@ -12,6 +12,7 @@ import { hashSecret } from '../../src/secrets.js';
 import { mulawSilence } from '../../src/voice/audio.js';
 import { dial, postStatus, type SimulatedCall, twilioSignature } from '../../src/voice/simulated-caller.js';
 import { runHearth } from '../support/cli.js';
+import { scrapeMetrics } from '../support/metrics.js';
 import { mulawTone } from '../support/mulaw.js';
 import { type OpenAIStub, startOpenAIStub } from '../support/openai-stub.js';
 import type { ClientEventOf } from '../support/realtime-conversation.js';
@@ -216,7 +217,7 @@ describe('a phone call', () => {
 
   it('drops malformed and oversized frames, counts them, and the call goes on', async () => {
     realtime.scriptResponses([{ say: 'Hello.', audioMs: 200 }]);
-    const droppedBefore = stack.services.voice.droppedFrames;
+    const droppedBefore = stack.services.voice.stats.framesDropped;
     const { caller, model: connection } = await connect(CHIDI_PHONE);
     await waitOn(connection, 'session.update');
     caller.sendRaw('this is not JSON');
@@ -231,7 +232,7 @@ describe('a phone call', () => {
     await caller.hangUp();
     await vi.waitFor(async () => expect((await callRow(caller)).status).toBe('completed'), WAIT);
     // Not JSON, an unknown event, a wrong field type, another stream's frame, 100 KB: five dropped.
-    await vi.waitFor(() => expect(stack.services.voice.droppedFrames - droppedBefore).toBe(5), WAIT);
+    await vi.waitFor(() => expect(stack.services.voice.stats.framesDropped - droppedBefore).toBe(5), WAIT);
   });
 
   it('refuses a webhook or a stream that Twilio did not sign, and a stream with a wrong token, writing nothing', async () => {
@@ -662,6 +663,9 @@ describe('a long call', () => {
     // Memory is compiled when the session starts (and when it changes), not again after every line.
     expect(compiles).toHaveBeenCalledTimes(1);
     compiles.mockRestore();
+    const metrics = await scrapeMetrics(long.url);
+    expect(metrics.get('hearth_memory_pressure_events_total', { level: 'warn' })).toBeGreaterThanOrEqual(1);
+    expect(metrics.get('hearth_memory_pressure_events_total', { level: 'evict' })).toBeGreaterThanOrEqual(1);
   });
 });
 

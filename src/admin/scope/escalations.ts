@@ -98,7 +98,7 @@ export class Escalations extends ScopedRepository {
           resourceId: input.escalationId,
         }),
     });
-    await this.escalation?.dispatchWebhooks(outcome.deliveryIds);
+    await this.escalation?.announceAcknowledgement({ escalationId: input.escalationId, via: 'admin' }, outcome);
     return { first: outcome.first, escalation: view(outcome.escalation) };
   }
 

@@ -12,7 +12,9 @@ export interface ScopeOptions {
    * The escalation desk, when the job queue runs here: it queues the webhooks a change writes
    * (without it they wait for the next start) and holds the server's secret key.
    */
-  escalation?: Pick<EscalationDesk, 'box' | 'dispatchWebhooks' | 'replayDelivery'> | undefined;
+  escalation?:
+    | Pick<EscalationDesk, 'box' | 'dispatchWebhooks' | 'announceAcknowledgement' | 'replayDelivery'>
+    | undefined;
 }
 
 /** The base of the scoped repositories: their client, engine, principal and the organization they serve. */
