@@ -36,9 +36,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { adminThroughputBench } from './admin.js';
 import { agentTurnBench } from './agent.js';
+import { archivalScaleBench } from './archival.js';
 import { concurrentCallsBench } from './calls.js';
 import { contentionBench } from './contention.js';
 import { type BenchResult, progress, rowFigures, tableLines } from './harness.js';
+import { householdScaleBench } from './household.js';
 import { appendMessageBench, compileContextBench, recallSearchBench } from './memory.js';
 import { startupBench } from './startup.js';
 
@@ -48,6 +50,8 @@ const BENCHES = {
   search: recallSearchBench,
   contention: contentionBench,
   agent: agentTurnBench,
+  household: () => householdScaleBench(quick ? { messages: 2000, passages: 1000, iterations: 20 } : {}),
+  archival: () => archivalScaleBench(quick ? { sizes: [2000] } : {}),
   startup: () => startupBench({ quick }),
   admin: () => adminThroughputBench(quick ? { seconds: 2, passages: 100 } : {}),
   calls: () => concurrentCallsBench(quick ? { counts: [50], seconds: 4 } : {}),

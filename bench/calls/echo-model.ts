@@ -25,6 +25,8 @@ export interface EchoModel {
   framesIn(): number;
   /** Tool calls answered by the client since the last `reset`. */
   toolOutputs(): number;
+  /** Calls `listener` with the time (performance.now) each session.update arrives; returns an unsubscribe. */
+  onSessionUpdate(listener: (at: number) => void): () => void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -41,6 +43,7 @@ class EchoConnection {
   constructor(
     readonly socket: WebSocket,
     readonly stats: { inLatencies: number[]; framesIn: number; framesOut: number; toolOutputs: number },
+    readonly sessionUpdated: (at: number) => void,
   ) {
     this.#emit('session.created', { session: { object: 'realtime.session', id: id('sess'), type: 'realtime' } });
     socket.on('message', (data) => this.#receive(data.toString()));
@@ -67,6 +70,7 @@ class EchoConnection {
     const event = JSON.parse(text) as { type: string; audio?: string; session?: object; item?: { type?: string } };
     switch (event.type) {
       case 'session.update':
+        this.sessionUpdated(performance.now());
         this.#emit('session.updated', { session: { object: 'realtime.session', ...event.session } });
         break;
       case 'input_audio_buffer.append':
@@ -166,7 +170,11 @@ export async function startEchoModel(): Promise<EchoModel> {
   const stats = { inLatencies: [] as number[], framesIn: 0, framesOut: 0, toolOutputs: 0 };
   const server = createServer((_req, res) => res.writeHead(404).end());
   const wss = new WebSocketServer({ server, path: '/v1/realtime' });
-  wss.on('connection', (socket) => new EchoConnection(socket, stats));
+  const sessionListeners = new Set<(at: number) => void>();
+  const sessionUpdated = (at: number) => {
+    for (const listener of sessionListeners) listener(at);
+  };
+  wss.on('connection', (socket) => new EchoConnection(socket, stats, sessionUpdated));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -177,6 +185,10 @@ export async function startEchoModel(): Promise<EchoModel> {
     framesIn: () => stats.framesIn,
     framesOut: () => stats.framesOut,
     toolOutputs: () => stats.toolOutputs,
+    onSessionUpdate(listener) {
+      sessionListeners.add(listener);
+      return () => sessionListeners.delete(listener);
+    },
     reset() {
       stats.inLatencies = [];
       stats.framesIn = 0;

@@ -128,10 +128,11 @@ export class ArchivalStore {
     return { items: rows, page, hasMore };
   }
 
-  /** How many current passages a member (or, with null, an unknown caller) can find. */
-  async count(input: Pick<PassageFilter, 'householdId' | 'memberId'>): Promise<number> {
+  /** How many current passages a member (or, with null, an unknown caller) can find; at most `cap` + 1. */
+  async count(input: Pick<PassageFilter, 'householdId' | 'memberId'>, cap: number): Promise<number> {
     const now = this.#now();
     return this.#prisma.passage.count({
+      take: cap + 1,
       where: {
         householdId: input.householdId,
         ...memberScope(input.memberId),

@@ -227,4 +227,21 @@ describe('compileContext', () => {
     expect(text).toContain('- 0 previous messages with this caller are stored in recall memory');
     expect(text).toContain('- 1 passage is stored in archival memory');
   });
+  it('stops counting past 1,000 and says "more than"', async () => {
+    const { organizationId, householdId, chidi } = seeded;
+    const rows = Array.from({ length: 1001 }, (_, index) => ({
+      organizationId,
+      householdId,
+      memberId: chidi,
+      role: 'user' as const,
+      content: `Old line ${index}`,
+    }));
+    await db.prisma.message.createMany({ data: rows });
+    try {
+      const text = await memory.compileContext({ scope: scopeOf(seeded, { memberId: chidi, verified: true }) });
+      expect(text).toContain('- More than 1,000 previous messages with this caller are stored in recall memory');
+    } finally {
+      await db.prisma.message.deleteMany({ where: { content: { startsWith: 'Old line ' } } });
+    }
+  });
 });
