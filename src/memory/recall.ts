@@ -177,7 +177,7 @@ function recallFilters(filter: RecallFilter): Prisma.Sql {
   // most rows match, and keeps the HNSW index (as text it guessed 1 %, and scanned every vector:
   // 0.5 s at 50k messages; npm run bench -- household).
   if (filter.roles && filter.roles.length > 0) {
-    conditions.push(Prisma.sql`role = ANY(${filter.roles}::message_role[])`);
+    conditions.push(Prisma.sql`role = ANY(${filter.roles}::text[]::message_role[])`);
   }
   if (filter.start) conditions.push(Prisma.sql`created_at >= ${filter.start}::timestamptz`);
   if (filter.end) conditions.push(Prisma.sql`created_at <= ${filter.end}::timestamptz`);

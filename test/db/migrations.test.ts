@@ -5,6 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
 import { applyMigrations, MIGRATIONS_DIR, migrationsDrift, pendingMigrations } from '../../src/db/migrate.js';
 import { MigrationError } from '../../src/errors.js';
+import { createMemoryEngine } from '../../src/memory/index.js';
+import { hashEmbedder } from '../memory/helpers.js';
 import { openEmptyDatabase, openMigratedDatabase, TEST_ENGINES } from '../support/database.js';
 
 let db: Database | undefined;
@@ -34,6 +36,20 @@ describe.each(TEST_ENGINES)('migrations on %s', (engine) => {
     const recorded = await db.prisma.$queryRaw<{ migration_name: string; finished: boolean }[]>`
       SELECT migration_name, finished_at IS NOT NULL AS finished FROM _prisma_migrations`;
     expect(recorded).toEqual(all.map((name) => ({ migration_name: name, finished: true })));
+    // Types the migrations created are usable at once by the connection that created them: a
+    // search filtered by role (an enum) on a first start, before any restart.
+    const organization = await db.prisma.organization.create({ data: { name: 'Org' } });
+    const household = await db.prisma.household.create({ data: { name: 'H', organizationId: organization.id } });
+    const memory = createMemoryEngine({ prisma: db.prisma, embedder: hashEmbedder() });
+    const scope = { organizationId: organization.id, householdId: household.id, memberId: null, callId: null };
+    await memory.appendMessage({
+      scope: { ...scope, callerVerified: false },
+      role: 'user',
+      content: 'Nana prefers tea',
+    });
+    const found = await memory.searchRecall({ householdId: household.id, query: 'tea', roles: ['user', 'assistant'] });
+    expect(found.items.map((hit) => hit.content)).toEqual(['Nana prefers tea']);
+    await memory.close();
   });
 
   it('create the pgvector HNSW indexes and the full-text trigger schema.prisma cannot express', async () => {
