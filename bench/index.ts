@@ -25,10 +25,16 @@
  * 8. Concurrent calls: N simulated phone calls (50 frames/s each way, transcripts, tool calls)
  *    through one `hearth serve` process, vs a bare relay doing the same forwarding
  *    (bench/calls.ts), for N = 50, 200 and 500.
+ * 9. A household at scale (20 blocks, 50k messages, 20k passages): each memory tool vs a database
+ *    round trip, and call set-up from outside (webhook -> TwiML vs /healthz, stream start ->
+ *    session configured vs the model's own handshake) (bench/household.ts).
+ * 10. Archival search over 1,000 households at 10k and 100k passages (1M on BENCH_DATABASE_URL):
+ *    the HNSW path vs an exact scan, with recall@10, and the hybrid search (bench/archival.ts).
  *
  * `npm run bench -- startup memory` runs only the sections named (context, recall, search,
- * contention, agent, startup, admin, calls); `--quick` (a smoke run, under two minutes) runs each
- * start-up command once, the admin routes for 2 s over 100 passages, and calls at N = 50 only.
+ * contention, agent, household, archival, startup, admin, calls); `--quick` (a smoke run, under
+ * two minutes) runs each start-up command once, the admin routes for 2 s over 100 passages,
+ * calls at N = 50 only, and the household and archival sections at small sizes.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -50,8 +56,8 @@ const BENCHES = {
   search: recallSearchBench,
   contention: contentionBench,
   agent: agentTurnBench,
-  household: () => householdScaleBench(quick ? { messages: 2000, passages: 1000, iterations: 20 } : {}),
-  archival: () => archivalScaleBench(quick ? { sizes: [2000] } : {}),
+  household: () => householdScaleBench(quick ? { messages: 1000, passages: 500, iterations: 10 } : {}),
+  archival: () => archivalScaleBench(quick ? { sizes: [1000] } : {}),
   startup: () => startupBench({ quick }),
   admin: () => adminThroughputBench(quick ? { seconds: 2, passages: 100 } : {}),
   calls: () => concurrentCallsBench(quick ? { counts: [50], seconds: 4 } : {}),
