@@ -18,8 +18,8 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     target.kind === 'postgres' ? 'connecting to Postgres' : 'opening the embedded database',
   );
   const services = await openServices({ config, logger });
-  const { db, memory, conversations, voice, escalation, metrics } = services;
-  const server = createServer({ config, logger, db, memory, conversations, voice, escalation, metrics });
+  const { db, memory, conversations, voice, escalation, health, metrics } = services;
+  const server = createServer({ config, logger, db, memory, conversations, voice, escalation, health, metrics });
   const shutDown = async () => {
     await server.close();
     await services.close();

@@ -12,6 +12,7 @@ import type { Config } from './config/index.js';
 import type { Database } from './db/index.js';
 import { UnavailableError } from './errors.js';
 import { type EscalationDesk, escalationRoutes } from './escalation/index.js';
+import type { MemoryHealth } from './health/index.js';
 import { errorHandler, pathOf, requestLogging, unknownRoute } from './http.js';
 import type { Logger } from './logger.js';
 import type { MemoryEngine } from './memory/index.js';
@@ -32,6 +33,8 @@ export interface ServerOptions {
   voice?: Voice;
   /** Escalation: SMS replies, paging keypresses and acknowledgement links; webhooks for admin changes. */
   escalation?: EscalationDesk;
+  /** Memory health: the admin API runs probes on demand through it. */
+  health?: MemoryHealth;
   /** Served at `/metrics` for Prometheus; without it there is no `/metrics`. */
   metrics?: Metrics;
 }
@@ -50,7 +53,7 @@ export interface HearthServer {
 
 /** Builds the server around an opened database; it is not ready until `setReady(true)`. */
 export function createServer(options: ServerOptions): HearthServer {
-  const { config, logger, db, memory, conversations, voice, escalation, metrics } = options;
+  const { config, logger, db, memory, conversations, voice, escalation, health, metrics } = options;
   let notReadyReason: string | undefined = 'applying database migrations';
 
   const app = express();
@@ -104,6 +107,7 @@ export function createServer(options: ServerOptions): HearthServer {
     authFailuresPerMinute: config.HEARTH_AUTH_FAILURES_PER_MINUTE,
     conversations,
     escalation,
+    health,
   });
   app.use(admin.router);
   app.use(unknownRoute);

@@ -15,6 +15,7 @@ import { CallLifecycle, idleCallJob, TextChannel } from './calls/index.js';
 import type { Config } from './config/index.js';
 import { applyMigrations, type Database, databaseTarget, openDatabase } from './db/index.js';
 import { createEscalationDesk, createTwilioPager, type EscalationDesk, escalationContext } from './escalation/index.js';
+import { createMemoryHealth, type MemoryHealth, PROBE_SWEEP_MS } from './health/index.js';
 import { createQueue, type JobQueue } from './jobs/index.js';
 import type { Logger } from './logger.js';
 import {
@@ -44,6 +45,8 @@ export interface Services {
   readonly voice: Voice;
   /** Escalation: the agent's `escalate` tool, paging, acknowledgements and webhooks. */
   readonly escalation: EscalationDesk;
+  /** Memory health: probes run on schedule (and on demand), and the reports. */
+  readonly health: MemoryHealth;
   /** What `/metrics` serves: calls, frames, model and tool latency, jobs, pages, memory pressure. */
   readonly metrics: Metrics;
   /** Applies pending migrations; returns the names of those applied. */
@@ -51,8 +54,8 @@ export interface Services {
   /**
    * Starts the job queue with its handlers and queues any ended call still waiting for
    * consolidation. The job types are declared at once, so a job sent while the queue starts
-   * waits for it. `maintenance` (for the long-running server) refreshes the embedded
-   * database's planner statistics now and every ten minutes.
+   * waits for it. `maintenance` (for the long-running server) looks for due memory probes every
+   * minute, and refreshes the embedded database's planner statistics now and every ten minutes.
    */
   startJobs(options?: { maintenance?: boolean }): Promise<void>;
   /** `migrate`, then, unless `jobs` is false (a command that needs only the database and memory), `startJobs`. */
@@ -105,6 +108,13 @@ export async function openServices({ config, logger }: { config: Config; logger:
     idleSeconds: config.HEARTH_CONVERSATION_IDLE_MINUTES * 60,
   });
   const conversations = new TextChannel({ ...agent, calls, extraContext, extraTools });
+  // A probe asks through the same loop and context as a conversation, without the escalate tool.
+  const health = createMemoryHealth({
+    ...agent,
+    queue,
+    extraContext,
+    dispatchWebhooks: (ids) => escalation.dispatchWebhooks(ids),
+  });
   const voice = createVoice({
     config,
     prisma: db.prisma,
@@ -119,6 +129,7 @@ export async function openServices({ config, logger }: { config: Config; logger:
   metrics.watchCalls(() => voice.stats);
   metrics.watchQueues(() => queue.depths());
   let maintenance: NodeJS.Timeout | undefined;
+  let probeSweep: NodeJS.Timeout | undefined;
   let analyzing: Promise<unknown> = Promise.resolve();
   const migrate = () => applyMigrations(db);
   const startJobs = async ({ maintenance: maintain = false } = {}) => {
@@ -127,10 +138,18 @@ export async function openServices({ config, logger }: { config: Config; logger:
       queue.register(consolidationJob(agent)),
       queue.register(idleCallJob(calls)),
       escalation.registerJobs(),
+      health.registerJobs(),
     ]);
     const waiting = await enqueueUnconsolidated({ prisma: db.prisma, queue });
     if (waiting > 0) logger.info({ calls: waiting }, 'queued consolidation of ended calls that had none');
     await escalation.recover();
+    if (maintain) {
+      const sweep = () => {
+        health.sweep().catch((error: unknown) => logger.warn({ err: error }, 'memory probe sweep failed'));
+      };
+      sweep();
+      probeSweep = setInterval(sweep, PROBE_SWEEP_MS).unref();
+    }
     if (maintain && db.kind === 'pglite') {
       // PGlite has no autovacuum: without fresh statistics the planner skips the vector
       // indexes and scans every message (measured: recall search 3x slower; npm run bench).
@@ -155,6 +174,7 @@ export async function openServices({ config, logger }: { config: Config; logger:
     conversations,
     voice,
     escalation,
+    health,
     metrics,
     migrate,
     startJobs,
@@ -165,6 +185,7 @@ export async function openServices({ config, logger }: { config: Config; logger:
     },
     async close() {
       clearInterval(maintenance);
+      clearInterval(probeSweep);
       await analyzing;
       try {
         await queue.stop();

@@ -23,6 +23,7 @@ import { conversationRoutes } from './routes/conversations.js';
 import { escalationRoutes } from './routes/escalations.js';
 import { householdRoutes } from './routes/households.js';
 import { organizationRoutes } from './routes/organization.js';
+import { probeRoutes } from './routes/probes.js';
 import { rosterRoutes } from './routes/roster.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import type { ScopeOptions } from './scope/index.js';
@@ -36,6 +37,7 @@ const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...organizationRoutes,
   ...rosterRoutes,
   ...escalationRoutes,
+  ...probeRoutes,
   ...webhookRoutes,
 ];
 
@@ -54,6 +56,8 @@ export interface AdminRouterOptions {
   conversations?: TextChannel;
   /** The escalation desk: queues the webhooks admin changes write, replays deliveries, seals secrets. */
   escalation?: ScopeOptions['escalation'];
+  /** Memory health: runs probes on demand. */
+  health?: ScopeOptions['health'];
 }
 
 export interface AdminApi {
@@ -97,7 +101,13 @@ export function createAdminRouter(options: AdminRouterOptions): AdminApi {
   const body = jsonBody(options.bodyLimitBytes);
   for (const route of routes) {
     router[route.method](route.path, authenticate, limit, ...body, async function adminRoute(req, res) {
-      const scope = scopedDb({ prisma, memory, principal: principalOf(req), escalation: options.escalation });
+      const scope = scopedDb({
+        prisma,
+        memory,
+        principal: principalOf(req),
+        escalation: options.escalation,
+        health: options.health,
+      });
       const reply = await route.run({ req, scope });
       // Admin responses carry household data: never cache them in between.
       res.setHeader('Cache-Control', 'no-store');

@@ -8,7 +8,7 @@ const eventTypes = z
   .array(endpointEventTypeSchema)
   .max(10)
   .refine((types) => new Set(types).size === types.length, 'must not repeat an event type')
-  .describe('The events sent to it; empty: every escalation event');
+  .describe('The events sent to it; empty: every event');
 
 export const endpointCreateSchema = z
   .strictObject({

@@ -16,9 +16,11 @@ export {
   type Escalation,
   type Household,
   type Member,
+  type MemoryProbe,
   type Message,
   Prisma,
   type PrismaClient,
+  type ProbeRun,
 } from './generated/client.js';
 export * from './generated/enums.js';
 export { dataDirOwner } from './lock.js';

@@ -14,7 +14,7 @@ export {
 } from './acknowledgements.js';
 export { DEFAULT_HISTORY_DAYS, escalationContext, MAX_ESCALATION_CONTEXT_CHARS } from './context.js';
 export { ACK_DIGIT, createEscalationDesk, ESCALATE_TOOL, EscalationDesk, type EscalationDeskDeps } from './desk.js';
-export { WEBHOOK_DELIVERY_JOB } from './events.js';
+export { recordEvent, WEBHOOK_DELIVERY_JOB } from './events.js';
 export { ACK_LINK_PATH, LEVEL_TIMEOUT_JOB, PAGE_KEYPRESS_PATH, SEND_PAGE_JOB } from './paging.js';
 export {
   type EscalationLevel,

@@ -27,6 +27,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'escalation.acknowledged',
   'escalation.level_exhausted',
   'escalation.resolved',
+  /** A memory probe failed twice in a row (src/health). */
+  'memory.probe_failed',
 ] as const;
 
 /** Random bytes in a generated secret; the spec allows 24 to 64. */

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallOut } from '../../src/admin/activity-schemas.js';
+import type { ProbeView } from '../../src/admin/health-schemas.js';
 import type { BlockOut, PassageOut } from '../../src/admin/memory-schemas.js';
 import type { OpenApiDocument } from '../../src/admin/openapi.js';
 import type { PolicyView, ShiftView, StaffView } from '../../src/admin/roster-schemas.js';
@@ -28,7 +29,8 @@ type Ids = Record<
   | 'policyId'
   | 'escalationId'
   | 'endpointId'
-  | 'deliveryId',
+  | 'deliveryId'
+  | 'probeId',
   string
 >;
 
@@ -57,6 +59,8 @@ const VALID_INPUT: Record<string, { body?: unknown; query?: string; ifMatch?: bo
   'PATCH /v1/escalation-policies/{policyId}': { body: { name: 'Rewritten' } },
   'POST /v1/escalations/{escalationId}/resolve': { body: { outcome: 'Closed by a stranger' } },
   'PATCH /v1/webhook-endpoints/{endpointId}': { body: { enabled: false } },
+  'POST /v1/households/{householdId}/probes': { body: { question: 'Planted?', kind: 'retrieval', expectedFact: 'x' } },
+  'PATCH /v1/households/{householdId}/probes/{probeId}': { body: { question: 'Rewritten?' } },
 };
 
 let db: Database;
@@ -132,7 +136,15 @@ async function populate(name: string, phone: string, line: string) {
       status: 'failed',
     },
   });
+  const probe = (
+    await api.post<ProbeView>(`${base}/probes`, {
+      question: 'What is the allergy?',
+      kind: 'retrieval',
+      expectedFact: 'penicillin',
+    })
+  ).body;
   const ids: Ids = {
+    probeId: probe.id,
     endpointId: endpoint.id,
     deliveryId: delivery.id,
     escalationId: escalation.id,

@@ -674,7 +674,7 @@ describe('the escalate tool', () => {
     expect(after.since(before, 'hearth_media_frames_out_total')).toBeGreaterThanOrEqual(20);
     expect(after.since(before, 'hearth_media_frames_dropped_total')).toBe(0);
     expect(after.since(before, 'hearth_tool_latency_seconds_count', { tool: 'escalate', outcome: 'ok' })).toBe(1);
-    expect(after.since(before, 'hearth_model_latency_seconds_count', { channel: 'voice' })).toBeGreaterThanOrEqual(3);
+    expect(after.since(before, 'hearth_model_latency_seconds_count', { channel: 'voice' })).toBeGreaterThanOrEqual(1);
     expect(after.since(before, 'hearth_pages_sent_total', { channel: 'sms' })).toBe(1);
     expect(after.since(before, 'hearth_escalations_acknowledged_total', { via: 'sms' })).toBe(1);
   });

@@ -34,7 +34,8 @@ export const webhookRoutes: AdminRoute[] = [
     tag: 'Webhooks',
     summary: 'Add a webhook endpoint',
     description:
-      'Escalation events (`escalation.created`, `.acknowledged`, `.level_exhausted`, `.resolved`) are POSTed to it, ' +
+      'Escalation events (`escalation.created`, `.acknowledged`, `.level_exhausted`, `.resolved`) and ' +
+      '`memory.probe_failed` are POSTed to it, ' +
       'signed per Standard Webhooks with the secret in this response, which is not shown again.',
     body: endpointCreateSchema,
     success: { status: 201, description: 'The endpoint and its signing secret', schema: endpointCreatedSchema },

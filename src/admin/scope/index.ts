@@ -17,6 +17,7 @@ import { ApiKeys, AuditLog } from './keys-and-audit.js';
 import { Members } from './members.js';
 import { PhoneLines } from './phone-lines.js';
 import type { Principal } from './principal.js';
+import { Probes } from './probes.js';
 import type { ScopeOptions } from './repository.js';
 import { EscalationPolicies, OnCallRoster } from './roster.js';
 import { Webhooks } from './webhooks.js';
@@ -37,6 +38,7 @@ export interface Scope {
   readonly webhooks: Webhooks;
   readonly blocks: Blocks;
   readonly archive: Archive;
+  readonly probes: Probes;
   readonly calls: Calls;
   readonly apiKeys: ApiKeys;
   readonly audit: AuditLog;
@@ -55,6 +57,7 @@ export function scopedDb(options: ScopeOptions): Scope {
     webhooks: new Webhooks(options),
     blocks: new Blocks(options),
     archive: new Archive(options),
+    probes: new Probes(options),
     calls: new Calls(options),
     apiKeys: new ApiKeys(options),
     audit: new AuditLog(options),

@@ -1,5 +1,6 @@
 /** What every organization-scoped repository is built from, so each states only what it adds. */
 import type { EscalationDesk } from '../../escalation/index.js';
+import type { MemoryHealth } from '../../health/index.js';
 import type { MemoryEngine } from '../../memory/index.js';
 import type { Db, Principal } from './principal.js';
 
@@ -15,6 +16,8 @@ export interface ScopeOptions {
   escalation?:
     | Pick<EscalationDesk, 'box' | 'dispatchWebhooks' | 'announceAcknowledgement' | 'replayDelivery'>
     | undefined;
+  /** Runs memory probes on demand, when the job queue runs here. */
+  health?: Pick<MemoryHealth, 'runNow'> | undefined;
 }
 
 /** The base of the scoped repositories: their client, engine, principal and the organization they serve. */
@@ -23,12 +26,18 @@ export abstract class ScopedRepository {
   readonly #memory: MemoryEngine;
   readonly #principal: Principal;
   readonly #escalation: ScopeOptions['escalation'];
+  readonly #health: ScopeOptions['health'];
 
   constructor(options: ScopeOptions) {
     this.#prisma = options.prisma;
     this.#memory = options.memory;
     this.#principal = options.principal;
     this.#escalation = options.escalation;
+    this.#health = options.health;
+  }
+
+  protected get health(): ScopeOptions['health'] {
+    return this.#health;
   }
 
   protected get escalation(): ScopeOptions['escalation'] {
