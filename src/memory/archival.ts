@@ -124,6 +124,7 @@ export class ArchivalStore {
       logger: this.#logger,
       limit,
       page,
+      ranking: input.ranking,
     });
     return { items: rows, page, hasMore };
   }

@@ -69,6 +69,7 @@ export type {
   RollbackBlockInput,
   RunToolInput,
   SearchPage,
+  SearchRanking,
   SearchRequest,
   SessionScope,
   Summarizer,

@@ -129,6 +129,7 @@ export class RecallStore {
       logger: this.#logger,
       limit,
       page,
+      ranking: input.ranking,
     });
     return { items: rows, page, hasMore };
   }

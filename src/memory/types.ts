@@ -90,7 +90,7 @@ export type RevisionView = {
   createdAt: Date;
 };
 
-/** A recall message matched by a search; `score` is the fused reciprocal-rank score. */
+/** A recall message matched by a search; `score` is the fused score (0–1). */
 export type RecallHit = {
   id: string;
   callId: string | null;
@@ -113,7 +113,7 @@ export type PassageView = {
   createdAt: Date;
 };
 
-/** An archival passage matched by a search; `score` is the fused reciprocal-rank score. */
+/** An archival passage matched by a search; `score` is the fused score (0–1). */
 export type PassageHit = PassageView & { score: number };
 
 /** A page of search results; `page` is 1-based. */
@@ -157,7 +157,18 @@ export type AppendMessageInput = {
 };
 
 /** What every search takes: the query, an inclusive date range, and the page (1-based) of `limit` results. */
-export type SearchRequest = { query: string; start?: Date; end?: Date; limit?: number; page?: number };
+export type SearchRequest = {
+  query: string;
+  start?: Date;
+  end?: Date;
+  limit?: number;
+  page?: number;
+  /** Default 'hybrid'; one half alone ('keyword', 'vector') is for measuring the fusion (`npm run eval`). */
+  ranking?: SearchRanking;
+};
+
+/** How a search ranks: full text and vectors fused, or one of them alone. */
+export type SearchRanking = 'hybrid' | 'keyword' | 'vector';
 
 /** A recall search; `memberId` undefined or null: the whole household. */
 export type RecallSearchInput = SearchRequest & {
@@ -297,7 +308,7 @@ export interface MemoryEngine {
    * background (until then, and if embedding fails, search finds the message by full text).
    */
   appendMessage(input: AppendMessageInput): Promise<{ id: string; createdAt: Date }>;
-  /** Hybrid (full-text + vector, RRF k=60) search of recall. */
+  /** Hybrid (full-text + vector) search of recall. */
   searchRecall(input: RecallSearchInput): Promise<SearchPage<RecallHit>>;
   /** A call's messages in the order they were recorded; past `limit`, the latest ones. */
   transcript(input: TranscriptInput): Promise<TranscriptMessage[]>;

@@ -32,7 +32,7 @@ export const archiveRoutes: AdminRoute[] = [
     path: `${HOUSEHOLD}/passages/search`,
     tag: 'Archival memory',
     summary: 'Search passages',
-    description: "Hybrid search (full text + embeddings, fused by reciprocal rank), as the agent's archival search.",
+    description: "Hybrid search (full text weighted by word rarity + embeddings), as the agent's archival search.",
     params: householdParams,
     query: passageSearchQuery,
     success: { status: 200, description: 'A page of hits, best first', schema: pageOf(passageHitSchema) },
