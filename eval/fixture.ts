@@ -38,6 +38,8 @@ const fixtureSchema = z.object({
           fact: z.string(),
           /** Time-bound: the day (days before `now`) the conversation search is limited to. */
           within: z.object({ daysAgo: z.number().int().min(0) }).optional(),
+          /** What a right answer contains (any of these): for the answer-level eval with a real model. */
+          answer: z.array(z.string().min(1)).min(1).optional(),
         }),
       ),
     }),

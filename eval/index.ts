@@ -10,8 +10,13 @@ import { type EvalMiss, reportLines, runEval } from './run.js';
 
 const quick = process.argv.includes('--quick');
 const misses = process.argv.includes('--misses');
+// With a key, the answer-level eval asks the real model (the rest always uses the scripted one).
+const apiKey = process.env.OPENAI_API_KEY;
 const report = await runEval({
   quick,
+  ...(apiKey
+    ? { answerModel: { apiKey, ...(process.env.HEARTH_MODEL ? { model: process.env.HEARTH_MODEL } : {}) } }
+    : {}),
   progress: (line) => process.stderr.write(`· ${line}\n`),
   ...(misses
     ? {

@@ -9,7 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createApiKey, createOrganization } from '../src/admin/index.js';
+import { createModelProvider } from '../src/agent/index.js';
 import { loadConfig } from '../src/config/index.js';
+import { createMemoryHealth } from '../src/health/index.js';
 import { createLogger } from '../src/logger.js';
 import type { SearchRanking } from '../src/memory/index.js';
 import { createServer } from '../src/server.js';
@@ -39,6 +41,8 @@ export interface EvalReport {
   /** By question kind, hybrid ranking. */
   byKind: Record<'paraphrase' | 'exact' | 'time', RecallFigures>;
   probes: { run: number; passed: number; passRate: number };
+  /** Answer probes through the agent with a real model (OPENAI_API_KEY); null when none was given. */
+  answers: { model: string; questions: number; passed: number; passRate: number } | null;
   /** Characters in the household block after each session (mean over households). */
   householdBlockChars: number[];
   /** Search results that belonged to another household: must be 0. */
@@ -57,7 +61,13 @@ export interface EvalMiss {
 
 /** `quick` (for the test suite): the first household's first five sessions, and the questions about what they told. */
 export async function runEval(
-  options: { quick?: boolean; progress?: (line: string) => void; onMiss?: (miss: EvalMiss) => void } = {},
+  options: {
+    quick?: boolean;
+    progress?: (line: string) => void;
+    onMiss?: (miss: EvalMiss) => void;
+    /** A real chat model for the answer-level eval: OpenAI with `apiKey`, or an OpenAI-compatible `baseUrl`. */
+    answerModel?: { apiKey?: string; baseUrl?: string; model?: string };
+  } = {},
 ): Promise<EvalReport> {
   const started = performance.now();
   const progress = options.progress ?? (() => {});
@@ -94,7 +104,10 @@ export async function runEval(
       progress(`asking ${lived.reduce((sum, one) => sum + one.household.questions.length, 0)} questions`);
       const onMiss = options.onMiss ?? (() => {});
       const figures = await evaluate({ services, api, fixture, lived, onMiss });
-      return { ...figures, seconds: (performance.now() - started) / 1000 };
+      const answers = options.answerModel
+        ? await answerLevel({ services, api, lived, model: options.answerModel, progress })
+        : null;
+      return { ...figures, answers, seconds: (performance.now() - started) / 1000 };
     } finally {
       await server.close();
     }
@@ -216,7 +229,7 @@ async function evaluate(input: {
   fixture: EvalFixture;
   lived: LivedHousehold[];
   onMiss: (miss: EvalMiss) => void;
-}): Promise<Omit<EvalReport, 'seconds'>> {
+}): Promise<Omit<EvalReport, 'seconds' | 'answers'>> {
   const { services, api, fixture, lived, onMiss } = input;
   const { prisma } = services.db;
   const now = Date.parse(fixture.now);
@@ -320,6 +333,55 @@ async function evaluate(input: {
   };
 }
 
+/**
+ * Each question that says what a right answer contains, asked as an answer probe through the agent
+ * loop with the real model: the same path, context and read-only memory a scheduled probe has.
+ */
+async function answerLevel(input: {
+  services: Services;
+  api: AdminClient;
+  lived: LivedHousehold[];
+  model: { apiKey?: string; baseUrl?: string; model?: string };
+  progress: (line: string) => void;
+}): Promise<NonNullable<EvalReport['answers']>> {
+  const { services, api, lived } = input;
+  const { config } = services;
+  const provider = createModelProvider({
+    apiKey: input.model.apiKey,
+    baseUrl: input.model.baseUrl,
+    defaultModel: input.model.model ?? config.HEARTH_MODEL,
+    timeoutMs: config.HEARTH_MODEL_TIMEOUT_MS,
+    maxRetries: config.HEARTH_MODEL_MAX_RETRIES,
+  });
+  const health = createMemoryHealth({
+    prisma: services.db.prisma,
+    memory: services.memory,
+    provider,
+    logger: services.logger,
+    maxSteps: config.HEARTH_AGENT_MAX_STEPS,
+    queue: services.queue,
+    dispatchWebhooks: (ids) => services.escalation.dispatchWebhooks(ids),
+  });
+  let questions = 0;
+  let passed = 0;
+  for (const { household, householdId, memberIds } of lived) {
+    for (const question of household.questions) {
+      if (!question.answer) continue;
+      const created = await api<{ id: string }>('POST', `/v1/households/${householdId}/probes`, {
+        question: question.ask,
+        memberId: memberIds.get(question.as),
+        expectedAny: question.answer,
+      });
+      const probe = await services.db.prisma.memoryProbe.findUniqueOrThrow({ where: { id: created.id } });
+      const run = await health.runNow(probe);
+      questions++;
+      if (run.passed) passed++;
+    }
+  }
+  input.progress(`answer-level: ${passed} of ${questions} answered right by ${provider.defaultModel}`);
+  return { model: provider.defaultModel, questions, passed, passRate: ratio(passed, questions) };
+}
+
 const ratio = (part: number, whole: number) => (whole === 0 ? 0 : Math.round((part / whole) * 1000) / 1000);
 
 /** The report as the table `npm run eval` prints. */
@@ -348,6 +410,9 @@ export function reportLines(report: EvalReport): string[] {
   lines.push(
     '',
     `retrieval probes: ${report.probes.passed} of ${report.probes.run} passed (${fixed(report.probes.passRate)})`,
+    report.answers
+      ? `answer probes with ${report.answers.model}: ${report.answers.passed} of ${report.answers.questions} answered right (${fixed(report.answers.passRate)})`
+      : 'answer probes with a real model: skipped (set OPENAI_API_KEY to run them)',
     `household block, characters after each session: ${report.householdBlockChars.join(', ')}`,
     `cross-household leaks: ${report.crossHouseholdLeaks}`,
   );

@@ -69,13 +69,15 @@ export async function hybridSearch<Row>(input: {
   const fullText =
     words.length > 0
       ? Prisma.sql`
-        WITH rows AS MATERIALIZED (SELECT id, created_at, search_vector FROM ${table} WHERE ${input.filters}),
-        lexemes AS (SELECT DISTINCT to_tsquery('english', word) AS query FROM unnest(${words}::text[]) word),
-        matches AS (SELECT rows.id, rows.created_at, lexemes.query::text AS lexeme
-                    FROM rows JOIN lexemes ON rows.search_vector @@ lexemes.query),
-        total AS (SELECT count(*)::float8 AS n FROM (SELECT 1 FROM rows LIMIT ${IDF_ROWS}) capped),
-        weights AS (SELECT lexeme, ln(1 + (total.n - count(*) + 0.5) / (count(*) + 0.5)) AS idf
-                    FROM matches, total GROUP BY lexeme, total.n)
+        WITH lexemes AS (SELECT DISTINCT to_tsquery('english', word) AS query FROM unnest(${words}::text[]) word),
+        matches AS (
+          SELECT d.id, d.created_at, lexemes.query::text AS lexeme
+          FROM lexemes CROSS JOIN LATERAL (
+            SELECT id, created_at FROM ${table} WHERE ${input.filters} AND search_vector @@ lexemes.query) d),
+        total AS MATERIALIZED (SELECT count(*)::float8 AS n FROM (SELECT 1 FROM ${table} WHERE ${input.filters} LIMIT ${IDF_ROWS}) capped),
+        weights AS (
+          SELECT lexeme, ln(1 + (total.n - least(count(*), total.n) + 0.5) / (least(count(*), total.n) + 0.5)) AS idf
+          FROM matches, total GROUP BY lexeme, total.n)
         SELECT matches.id, (sum(weights.idf) / (SELECT sum(idf) FROM weights))::float8 AS relevance
         FROM matches JOIN weights USING (lexeme)
         GROUP BY matches.id, matches.created_at
