@@ -26,7 +26,7 @@ describe('the memory eval, quick', () => {
     'finds the facts it was told, never another household’s',
     async () => {
       const report = await runEval({ quick: true, answerModel: { baseUrl: answering.url, model: 'stand-in' } });
-      expect(report).toMatchObject({ households: 1, facts: 50, questions: 17, crossHouseholdLeaks: 0 });
+      expect(report).toMatchObject({ households: 1, facts: 50, questions: 18, crossHouseholdLeaks: 0 });
       expect(report.archival.hybrid.recallAt5).toBeGreaterThanOrEqual(0.9);
       expect(report.archival.hybrid.recallAt1).toBeGreaterThanOrEqual(0.75);
       expect(report.conversation.hybrid.recallAt5).toBeGreaterThanOrEqual(0.8);
