@@ -47,7 +47,7 @@ const rowText = `(${WHO})[1 + i % 8] || ' ' || (${DID})[1 + (i / 8) % 12] || ' '
 /** A row's vector, and the joins that supply it. */
 const rowVector = 'c.v + a.v + b.v';
 const vectorJoins = `
-      JOIN bench_topics c ON c.k = (i * 7919) % ${TOPICS}
+      JOIN bench_topics c ON c.k = (i::bigint * 7919) % ${TOPICS}
       JOIN bench_noise_a a ON a.k = i % 997
       JOIN bench_noise_b b ON b.k = (i / 997) % 991`;
 
