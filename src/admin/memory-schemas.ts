@@ -63,7 +63,12 @@ export const rollbackSchema = z
 export const blockSchema = z
   .object({
     id: z.uuid(),
-    householdId: z.uuid(),
+    householdId: z
+      .uuid()
+      .nullable()
+      .describe(
+        'The household that owns the block; another household for a block attached to this one, null for a standalone block',
+      ),
     memberId: z.uuid().nullable().describe('null for a shared block, else the member whose block it is'),
     label: z.string(),
     value: z.string(),

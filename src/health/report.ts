@@ -80,14 +80,18 @@ export async function householdHealth(
   const { householdId, now } = input;
   const since = new Date(now.getTime() - HEALTH_WINDOW_DAYS * DAY_MS);
   const [blocks, before, archival, duplicates, consolidation, probes] = await Promise.all([
+    // The household's own blocks and those attached to it (shared with other households).
     prisma.memoryBlock.findMany({
-      where: { householdId },
+      where: { OR: [{ householdId }, { attachments: { some: { householdId } } }] },
       select: { id: true, label: true, memberId: true, value: true, charLimit: true },
       orderBy: [{ memberId: { sort: 'asc', nulls: 'first' } }, { label: 'asc' }],
     }),
     prisma.$queryRaw<Array<{ blockId: string; chars: number }>>`
       SELECT DISTINCT ON (block_id) block_id::text AS "blockId", length(value) AS chars
-      FROM block_revisions WHERE household_id = ${householdId}::uuid AND created_at <= ${since}
+      FROM block_revisions
+      WHERE (household_id = ${householdId}::uuid
+             OR block_id IN (SELECT block_id FROM block_attachments WHERE household_id = ${householdId}::uuid))
+        AND created_at <= ${since}
       ORDER BY block_id, version DESC`,
     prisma.$queryRaw<Array<{ month: string; tag: string; count: number }>>`
       SELECT to_char(date_trunc('month', p.created_at), 'YYYY-MM') AS month,
@@ -224,12 +228,18 @@ export async function organizationHealth(
   const { organizationId } = input;
   const [failing, full] = await Promise.all([
     latestFailures(prisma, Prisma.sql`r.organization_id = ${organizationId}::uuid`),
+    // A full block counts for each household that sees it: its own, and those it is attached to.
     prisma.$queryRaw<Array<{ householdId: string; label: string; memberId: string | null; fill: number }>>`
-      SELECT household_id::text AS "householdId", label, member_id::text AS "memberId",
-             (length(value)::float8 / char_limit) AS fill
-      FROM memory_blocks
-      WHERE organization_id = ${organizationId}::uuid AND length(value) > ${FULL_BLOCK_RATIO}::float8 * char_limit
-      ORDER BY household_id, label`,
+      SELECT seen.household_id::text AS "householdId", b.label, b.member_id::text AS "memberId",
+             (length(b.value)::float8 / b.char_limit) AS fill
+      FROM memory_blocks b
+      JOIN LATERAL (
+        SELECT b.household_id WHERE b.household_id IS NOT NULL
+        UNION ALL
+        SELECT a.household_id FROM block_attachments a WHERE a.block_id = b.id
+      ) seen ON true
+      WHERE b.organization_id = ${organizationId}::uuid AND length(b.value) > ${FULL_BLOCK_RATIO}::float8 * b.char_limit
+      ORDER BY seen.household_id, b.label`,
   ]);
   const flagged = [...new Set([...failing.map((row) => row.householdId), ...full.map((row) => row.householdId)])];
   const households = await prisma.household.findMany({

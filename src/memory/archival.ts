@@ -152,7 +152,11 @@ export class ArchivalStore {
     else if (filter.memberId) {
       conditions.push(Prisma.sql`(member_id IS NULL OR member_id = ${filter.memberId}::uuid)`);
     }
-    if (filter.tags && filter.tags.length > 0) conditions.push(Prisma.sql`tags && ${filter.tags}::text[]`);
+    if (filter.tags && filter.tags.length > 0) {
+      // && is "shares any", @> "contains all"; both use the GIN index on tags.
+      const match = filter.tagMatch === 'all' ? Prisma.sql`@>` : Prisma.sql`&&`;
+      conditions.push(Prisma.sql`tags ${match} ${filter.tags}::text[]`);
+    }
     if (filter.start) conditions.push(Prisma.sql`created_at >= ${filter.start}::timestamptz`);
     if (filter.end) conditions.push(Prisma.sql`created_at <= ${filter.end}::timestamptz`);
     return Prisma.join(conditions, ' AND ');

@@ -1,16 +1,19 @@
 /**
  * Every write to an existing block: a compare-and-swap on `version` (`UPDATE … WHERE id = $id
  * AND version = $v`) plus the `BlockRevision` for the new version, in one transaction, then a
- * change event. Writers in this process queue on a per-block mutex; writers in other
- * processes are caught by the version check, and the loser re-reads and decides again.
+ * change event for each household that sees the block. Writers in this process queue on a
+ * mutex per block address; writers in other processes, or reaching the block by another
+ * address (its id, another household it is attached to), are caught by the version check, and
+ * the loser re-reads and decides again.
  */
 import type { PrismaClient } from '../db/index.js';
 import { ConflictError, PreconditionFailedError, ValidationError } from '../errors.js';
-import { type BlockStore, blockNotFound, changeOf, ownerKeyOf, revisionSourceFields, toBlockView } from './blocks.js';
+import { changesOf, householdsSeeing, isById, publishChanges } from './block-scope.js';
+import { type BlockStore, blockNotFound, ownerKeyOf, revisionSourceFields, toBlockView } from './blocks.js';
 import type { MemoryEvents } from './events.js';
 import { KeyedMutex } from './mutex.js';
 import { type BlockChangesInput, blockChangesSchema, parseOrThrow } from './schemas.js';
-import type { BlockChanges, BlockRef, BlockView, RevisionSourceInput, WithinWrite } from './types.js';
+import type { BlockChanges, BlockTarget, BlockView, RevisionSourceInput, WithinWrite } from './types.js';
 
 /**
  * How often an agent edit re-reads and re-applies after losing a race before giving up. Each
@@ -58,7 +61,7 @@ export class BlockWriter {
    * edits that compose (append, exact replace) both land, and ones that do not can refuse.
    */
   async edit(input: {
-    ref: BlockRef;
+    ref: BlockTarget;
     source: RevisionSourceInput;
     decide: (current: BlockView, attempt: number) => EditDecision | Promise<EditDecision>;
     withinWrite?: WithinWrite;
@@ -68,9 +71,9 @@ export class BlockWriter {
       let current: BlockView | undefined;
       for (let attempt = 1; attempt <= MAX_EDIT_ATTEMPTS; attempt++) {
         current = await this.#store.find(input.ref);
-        if (!current)
-          return { kind: 'refused', message: `Block "${input.ref.label}" no longer exists`, block: undefined };
-        if (attempt === 1 && (await this.#applied(current, input.source))) return { kind: 'replayed', block: current };
+        if (!current) return { kind: 'refused', message: `${blockName(input.ref)} no longer exists`, block: undefined };
+        if (attempt === 1 && (await this.#applied(current, input.ref, input.source)))
+          return { kind: 'replayed', block: current };
         const decision = await input.decide(current, attempt);
         if ('refuse' in decision) return { kind: 'refused', message: decision.refuse, block: current };
         if (decision.value === current.value) return { kind: 'unchanged', block: current };
@@ -80,44 +83,57 @@ export class BlockWriter {
       }
       return {
         kind: 'refused',
-        message: `Block "${input.ref.label}" is being edited by several sessions at once; try the edit again`,
+        message: `Block "${current?.label}" is being edited by several sessions at once; try the edit again`,
         block: current,
       };
     });
   }
 
   /**
-   * An operator's edit, conditional on `expectedVersion` (412 when stale). Operators own the
-   * persona, so read-only blocks may change here; the character limit still holds.
+   * An operator's edit, conditional on `expectedVersion` when given (412 when stale); without
+   * it, applied to whatever version is current, re-read and re-applied after a lost race (the
+   * last writer wins, as Letta's PATCH). Operators own the persona, so read-only blocks may
+   * change here; the character limit still holds.
    */
   async update(input: {
-    ref: BlockRef;
-    expectedVersion: number;
+    ref: BlockTarget;
+    expectedVersion?: number;
     changes: BlockChanges;
     source: RevisionSourceInput;
     withinWrite?: WithinWrite;
   }): Promise<BlockView> {
     const changes = parseOrThrow(blockChangesSchema, input.changes);
+    const { expectedVersion } = input;
     return this.#mutex.run(blockKey(input.ref), async () => {
-      const current = await this.#store.get(input.ref);
-      if (current.version !== input.expectedVersion) throw staleVersion(current, input.expectedVersion);
-      checkFits({
-        ref: input.ref,
-        value: changes.value ?? current.value,
-        charLimit: changes.charLimit ?? current.charLimit,
-      });
-      const changed = Object.entries(changes).some(([field, value]) => current[field as keyof BlockView] !== value);
-      if (!changed) return current;
-      const written = await this.#swap(current, changes, input.source, input.withinWrite);
-      if (written) return written;
-      // Another process wrote between our read and our swap.
-      throw staleVersion((await this.#store.find(input.ref)) ?? current, input.expectedVersion);
+      for (let attempt = 1; ; attempt++) {
+        const current = await this.#store.get(input.ref);
+        if (expectedVersion !== undefined && current.version !== expectedVersion) {
+          throw staleVersion(current, expectedVersion);
+        }
+        checkFits({
+          label: current.label,
+          value: changes.value ?? current.value,
+          charLimit: changes.charLimit ?? current.charLimit,
+        });
+        const changed = Object.entries(changes).some(([field, value]) => current[field as keyof BlockView] !== value);
+        if (!changed) return current;
+        const written = await this.#swap(current, changes, input.source, input.withinWrite);
+        if (written) return written;
+        // Another writer landed between our read and our swap.
+        if (expectedVersion !== undefined) {
+          throw staleVersion((await this.#store.find(input.ref)) ?? current, expectedVersion);
+        }
+        if (attempt >= MAX_EDIT_ATTEMPTS) {
+          throw new ConflictError(`Block "${current.label}" is being written by several sessions at once; try again.`);
+        }
+        await pauseAfterLostRace(attempt);
+      }
     });
   }
 
   /** Sets the value to `value` (a rollback), conditional on `expectedVersion` when given. */
   async restore(input: {
-    ref: BlockRef;
+    ref: BlockTarget;
     value: string;
     expectedVersion?: number;
     source: RevisionSourceInput;
@@ -131,7 +147,7 @@ export class BlockWriter {
       source: input.source,
       withinWrite: input.withinWrite,
       decide: (current) => {
-        checkFits({ ref: input.ref, value: input.value, charLimit: current.charLimit });
+        checkFits({ label: current.label, value: input.value, charLimit: current.charLimit });
         return { value: input.value };
       },
     });
@@ -141,13 +157,19 @@ export class BlockWriter {
   }
 
   /**
-   * Whether a write with this source's idempotency key is already in the household's history. A
-   * duplicate racing past this check is stopped by the unique index, and its re-run then lands here.
+   * Whether a write with this source's idempotency key is already in the history of the
+   * household it was made for (the one `ref` names, else the block's), or of this block (a
+   * standalone block's revisions have no household). A duplicate racing past this check is
+   * stopped by a unique index, and its re-run then lands here.
    */
-  async #applied(block: BlockView, source: RevisionSourceInput): Promise<boolean> {
+  async #applied(block: BlockView, ref: BlockTarget, source: RevisionSourceInput): Promise<boolean> {
     if (!source.idempotencyKey) return false;
+    const householdId = isById(ref) ? block.householdId : ref.householdId;
     const revision = await this.#prisma.blockRevision.findFirst({
-      where: { householdId: block.householdId, idempotencyKey: source.idempotencyKey },
+      where: {
+        idempotencyKey: source.idempotencyKey,
+        OR: [{ blockId: block.id }, ...(householdId === null ? [] : [{ householdId }])],
+      },
       select: { id: true },
     });
     return revision !== null;
@@ -161,7 +183,7 @@ export class BlockWriter {
     withinWrite: WithinWrite | undefined,
   ): Promise<BlockView | null> {
     const now = this.#now();
-    const row = await this.#prisma.$transaction(async (tx) => {
+    const written = await this.#prisma.$transaction(async (tx) => {
       const [updated] = await tx.memoryBlock.updateManyAndReturn({
         where: { id: current.id, version: current.version },
         data: { ...changes, version: { increment: 1 }, updatedAt: now },
@@ -179,16 +201,22 @@ export class BlockWriter {
         },
       });
       await withinWrite?.(tx, toBlockView(updated));
-      return updated;
+      return { row: updated, households: await householdsSeeing(tx, updated) };
     }, WRITE_TRANSACTION_OPTIONS);
-    if (!row) return null;
-    await this.#events.publish(changeOf(row));
-    return toBlockView(row);
+    if (!written) return null;
+    await publishChanges(this.#events, changesOf(written.row, written.households));
+    return toBlockView(written.row);
   }
 }
 
-function blockKey(ref: BlockRef): string {
+function blockKey(ref: BlockTarget): string {
+  if (isById(ref)) return `id:${ref.blockId}`;
   return `${ref.householdId}/${ownerKeyOf(ref.memberId)}/${ref.label}`;
+}
+
+/** `Block "household"` or `Block <id>`, to start a sentence. */
+function blockName(ref: BlockTarget): string {
+  return isById(ref) ? `Block ${ref.blockId}` : `Block "${ref.label}"`;
 }
 
 function staleVersion(current: BlockView, expectedVersion: number): PreconditionFailedError {
@@ -201,10 +229,10 @@ function staleVersion(current: BlockView, expectedVersion: number): Precondition
   });
 }
 
-function checkFits(input: { ref: BlockRef; value: string; charLimit: number }): void {
+function checkFits(input: { label: string; value: string; charLimit: number }): void {
   if (input.value.length > input.charLimit) {
     throw new ValidationError(
-      `Block "${input.ref.label}" would hold ${input.value.length} characters; its limit is ${input.charLimit}. ` +
+      `Block "${input.label}" would hold ${input.value.length} characters; its limit is ${input.charLimit}. ` +
         'Shorten the value or raise the limit.',
     );
   }

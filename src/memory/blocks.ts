@@ -1,9 +1,22 @@
 /**
- * Core-memory blocks: reading, creating and deleting them, who may see which, and the
- * stable order they are rendered in. Writes to existing blocks go through `BlockWriter`.
+ * Core-memory blocks: reading, creating and deleting them, who may see which (a household sees
+ * its own blocks and those attached to it), and the stable order they are rendered in. Writes
+ * to existing blocks go through `BlockWriter`; attachments through `BlockAttachments`.
  */
 import { Prisma, type PrismaClient } from '../db/index.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import {
+  attachedTo,
+  changesOf,
+  clashKind,
+  type Db,
+  findClash,
+  householdsSeeing,
+  isById,
+  isUuid,
+  lockHousehold,
+  publishChanges,
+} from './block-scope.js';
 import {
   CALLER_BLOCK,
   DEFAULT_LABELS,
@@ -12,11 +25,12 @@ import {
   type OwnerKind,
   PERSONA_BLOCK,
 } from './defaults.js';
-import type { BlockChange, MemoryEvents } from './events.js';
+import type { MemoryEvents } from './events.js';
 import { DEFAULT_BLOCK_CHAR_LIMIT } from './limits.js';
 import { blockCreateSchema, parseOrThrow } from './schemas.js';
 import type {
   BlockRef,
+  BlockTarget,
   BlockView,
   CreateBlockInput,
   DeleteBlockInput,
@@ -27,7 +41,6 @@ import type {
 } from './types.js';
 
 type BlockRow = Prisma.MemoryBlockModel;
-type Db = PrismaClient | Prisma.TransactionClient;
 
 function ownerKindOf(memberId: string | null): OwnerKind {
   return memberId === null ? 'shared' : 'member';
@@ -90,8 +103,9 @@ export function describeRef(ref: Pick<BlockRef, 'memberId' | 'label'>): string {
 }
 
 /** The 404 for a block that does not exist. */
-export function blockNotFound(ref: BlockRef): NotFoundError {
-  return new NotFoundError(`No block ${describeRef(ref)} in household ${ref.householdId}.`);
+export function blockNotFound(target: BlockTarget): NotFoundError {
+  if (isById(target)) return new NotFoundError(`No block ${target.blockId} in this organization.`);
+  return new NotFoundError(`No block ${describeRef(target)} in household ${target.householdId}.`);
 }
 
 /** Reads, creates and deletes blocks; publishes a change for each create and delete. */
@@ -106,21 +120,33 @@ export class BlockStore {
     this.#now = options.now;
   }
 
-  /** `memberId` undefined: every block of the household; null: shared ones; an id: that member's. */
+  /**
+   * `memberId` undefined: every block of the household; null: shared ones; an id: that
+   * member's. Blocks attached to the household count as shared.
+   */
   async list(input: { householdId: string; memberId?: string | null }): Promise<BlockView[]> {
+    const { householdId, memberId } = input;
     const rows = await this.#prisma.memoryBlock.findMany({
-      where: {
-        householdId: input.householdId,
-        ...(input.memberId === undefined ? {} : { ownerKey: ownerKeyOf(input.memberId) }),
-      },
+      where:
+        memberId === undefined
+          ? { OR: [{ householdId }, attachedTo(householdId)] }
+          : memberId === null
+            ? { OR: [{ householdId, ownerKey: '' }, attachedTo(householdId)] }
+            : { householdId, ownerKey: memberId },
     });
     return rows.map(toBlockView).sort(compareBlocks);
   }
 
-  /** The blocks a caller sees, in render order. */
+  /** The blocks a caller sees (attached ones as shared ones), in render order. */
   async visibleTo(scope: SessionScope): Promise<BlockView[]> {
+    const { householdId } = scope;
     const rows = await this.#prisma.memoryBlock.findMany({
-      where: { householdId: scope.householdId, ownerKey: { in: [...new Set(['', ownerKeyOf(scope.memberId)])] } },
+      where: {
+        OR: [
+          { householdId, ownerKey: { in: [...new Set(['', ownerKeyOf(scope.memberId)])] } },
+          attachedTo(householdId),
+        ],
+      },
     });
     return rows
       .map(toBlockView)
@@ -128,28 +154,42 @@ export class BlockStore {
       .sort(compareBlocks);
   }
 
-  /** The block, or undefined. */
-  async find(ref: BlockRef): Promise<BlockView | undefined> {
-    const row = await this.#prisma.memoryBlock.findUnique({
-      where: {
-        householdId_ownerKey_label: {
-          householdId: ref.householdId,
-          ownerKey: ownerKeyOf(ref.memberId),
-          label: ref.label,
-        },
-      },
+  /** The block, or undefined. A shared label finds the household's own block, else an attached one. */
+  async find(target: BlockTarget): Promise<BlockView | undefined> {
+    if (isById(target)) {
+      if (!isUuid(target.blockId) || !isUuid(target.organizationId)) return undefined;
+      const row = await this.#prisma.memoryBlock.findFirst({
+        where: { id: target.blockId, organizationId: target.organizationId },
+      });
+      return row ? toBlockView(row) : undefined;
+    }
+    const { householdId, memberId, label } = target;
+    if (memberId !== null) {
+      const row = await this.#prisma.memoryBlock.findUnique({
+        where: { householdId_ownerKey_label: { householdId, ownerKey: ownerKeyOf(memberId), label } },
+      });
+      return row ? toBlockView(row) : undefined;
+    }
+    const rows = await this.#prisma.memoryBlock.findMany({
+      where: { label, OR: [{ householdId, ownerKey: '' }, attachedTo(householdId)] },
+      take: 2,
     });
+    // Labels are checked on attach, so two rows only follow a race; the household's own wins.
+    const row = rows.find((candidate) => candidate.householdId === householdId) ?? rows[0];
     return row ? toBlockView(row) : undefined;
   }
 
   /** The block, or `NotFoundError`. */
-  async get(ref: BlockRef): Promise<BlockView> {
-    const block = await this.find(ref);
-    if (!block) throw blockNotFound(ref);
+  async get(target: BlockTarget): Promise<BlockView> {
+    const block = await this.find(target);
+    if (!block) throw blockNotFound(target);
     return block;
   }
 
-  /** Creates a block at version 1 with its first revision. */
+  /**
+   * Creates a block at version 1 with its first revision: a household's or member's (its label
+   * free in the household, attached blocks included), or with `householdId` null a standalone one.
+   */
   async create(input: CreateBlockInput): Promise<BlockView> {
     const { source, organizationId, householdId, memberId, withinWrite, ...fields } = input;
     const data = parseOrThrow(blockCreateSchema, fields);
@@ -159,24 +199,34 @@ export class BlockStore {
     if (value.length > charLimit) {
       throw new ValidationError(`The value has ${value.length} characters; the block's limit is ${charLimit}.`);
     }
-    await this.#checkOwner({ organizationId, householdId, memberId });
-    const clash = await this.#findClash({ householdId, memberId, label: data.label }, this.#prisma);
-    if (clash) throw labelTaken(data.label, clashKind(clash.memberId, memberId));
+    if (householdId === null && memberId !== null) {
+      throw new ValidationError('A member block belongs to a household; give its householdId.');
+    }
+    const block = { organizationId, householdId, memberId, ...data, value, charLimit };
     const row = await this.#prisma.$transaction(async (tx) => {
+      if (householdId !== null) {
+        await lockHousehold(tx, { organizationId, householdId });
+        if (memberId !== null) await checkMember(tx, { householdId, memberId });
+        const clash = await findClash(tx, { householdId, memberId, label: data.label });
+        if (clash) throw labelTaken(data.label, clashKind(clash, { householdId, memberId }));
+      }
       let created: BlockRow;
       try {
-        created = await this.#insert(tx, { organizationId, householdId, memberId, ...data, value, charLimit }, source);
+        created = await this.#insert(tx, block, source);
       } catch (error) {
-        // Lost a race with another create of the same label.
+        // Lost a race with another create of the same label (or the organization is gone).
         if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
           throw labelTaken(data.label, 'already exists', error);
+        }
+        if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2003') {
+          throw new NotFoundError(`No organization ${organizationId}.`, { cause: error });
         }
         throw error;
       }
       await withinWrite?.(tx, toBlockView(created));
       return created;
     });
-    await this.#events.publish(changeOf(row));
+    await publishChanges(this.#events, changesOf(row, householdId === null ? [] : [householdId]));
     return toBlockView(row);
   }
 
@@ -192,7 +242,7 @@ export class BlockStore {
   async createMemberDefaults(input: MemberDefaultsInput): Promise<void> {
     const { tx, organizationId, householdId, memberId } = input;
     const { label } = CALLER_BLOCK;
-    const clash = await this.#findClash({ householdId, memberId, label }, tx);
+    const clash = await findClash(tx, { householdId, memberId, label });
     if (clash?.memberId === null) {
       throw new ConflictError(
         `Household ${householdId} has a shared block "${label}" (${clash.id}), which would sit beside each ` +
@@ -200,33 +250,43 @@ export class BlockStore {
           'another block and delete it, then add the member again.',
       );
     }
-    if (clash) throw labelTaken(label, clashKind(clash.memberId, memberId));
+    if (clash) throw labelTaken(label, clashKind(clash, { householdId, memberId }));
     await this.#insert(tx, { organizationId, householdId, memberId, ...CALLER_BLOCK }, SYSTEM_SOURCE);
   }
 
-  /** Deletes a block and its revisions; the default blocks cannot be deleted. */
+  /**
+   * Deletes a block and its revisions, for every household that sees it. The default blocks
+   * cannot be deleted; nor, by label, a block the household only has attached.
+   */
   async delete(input: DeleteBlockInput): Promise<void> {
-    const { withinWrite, ...ref } = input;
-    if (DEFAULT_LABELS[ownerKindOf(ref.memberId)].has(ref.label)) {
+    const { withinWrite } = input;
+    if (!isById(input)) checkDeletable(input);
+    const block = await this.get(input);
+    if (isById(input)) {
+      if (block.householdId !== null) checkDeletable(block);
+    } else if (block.householdId !== input.householdId) {
       throw new ConflictError(
-        `Block "${ref.label}" is a default block and cannot be deleted; clear its value instead.`,
+        `Block "${block.label}" (${block.id}) is attached to household ${input.householdId}, not its own: ` +
+          'detach it from this household, or delete it by id to delete it for every household that sees it.',
       );
     }
-    const block = await this.get(ref);
     const deleted = await this.#prisma.$transaction(async (tx) => {
+      // Read before the delete: the attachments go with the block.
+      const households = await householdsSeeing(tx, block);
       const { count } = await tx.memoryBlock.deleteMany({ where: { id: block.id } });
-      if (count > 0) await withinWrite?.(tx, block);
-      return count > 0;
+      if (count === 0) return undefined;
+      await withinWrite?.(tx, block);
+      return households;
     });
     if (!deleted) return;
-    await this.#events.publish(changeOf(block, { deleted: true }));
+    await publishChanges(this.#events, changesOf(block, deleted, { deleted: true }));
   }
 
   async #insert(
     tx: Prisma.TransactionClient,
     block: {
       organizationId: string;
-      householdId: string;
+      householdId: string | null;
       memberId: string | null;
       label: string;
       value: string;
@@ -257,33 +317,19 @@ export class BlockStore {
       },
     });
   }
+}
 
-  async #checkOwner(input: { organizationId: string; householdId: string; memberId: string | null }): Promise<void> {
-    const household = await this.#prisma.household.findFirst({
-      where: { id: input.householdId, organizationId: input.organizationId },
-      select: { id: true },
-    });
-    if (!household) throw new NotFoundError(`No household ${input.householdId}.`);
-    if (input.memberId === null) return;
-    const member = await this.#prisma.member.findFirst({
-      where: { id: input.memberId, householdId: input.householdId },
-      select: { id: true },
-    });
-    if (!member) throw new NotFoundError(`No member ${input.memberId} in household ${input.householdId}.`);
-  }
+async function checkMember(db: Db, input: { householdId: string; memberId: string }): Promise<void> {
+  const member = isUuid(input.memberId)
+    ? await db.member.findFirst({ where: { id: input.memberId, householdId: input.householdId }, select: { id: true } })
+    : null;
+  if (!member) throw new NotFoundError(`No member ${input.memberId} in household ${input.householdId}.`);
+}
 
-  /** A label names one block per caller: a member's block may not shadow a shared one, or the reverse. */
-  async #findClash(input: BlockRef, db: Db): Promise<{ id: string; memberId: string | null } | null> {
-    return db.memoryBlock.findFirst({
-      where: {
-        householdId: input.householdId,
-        label: input.label,
-        // A shared label clashes with any block of that label; a member's with a shared one or their own.
-        ...(input.memberId === null ? {} : { ownerKey: { in: ['', input.memberId] } }),
-      },
-      select: { id: true, memberId: true },
-    });
-  }
+/** Refuses to delete a household's or member's default block. */
+function checkDeletable(block: Pick<BlockRef, 'memberId' | 'label'>): void {
+  if (!DEFAULT_LABELS[ownerKindOf(block.memberId)].has(block.label)) return;
+  throw new ConflictError(`Block "${block.label}" is a default block and cannot be deleted; clear its value instead.`);
 }
 
 /** Refuses the other kind of owner's default label (see `DEFAULT_LABELS`). */
@@ -292,12 +338,6 @@ function checkNotReserved(input: { memberId: string | null; label: string }): vo
   if (!DEFAULT_LABELS[owner === 'shared' ? 'member' : 'shared'].has(input.label)) return;
   const whose = owner === 'shared' ? "each member's own block" : 'a block shared by the household';
   throw new ValidationError(`Block label "${input.label}" is reserved for ${whose}; choose another label.`);
-}
-
-/** How an existing block's owner clashes with a new block's owner, for `labelTaken`. */
-function clashKind(existing: string | null, wanted: string | null): string {
-  if (existing === wanted) return 'already exists';
-  return existing ? 'is a member block' : 'is a shared block';
 }
 
 function labelTaken(label: string, what: string, cause?: unknown): ConflictError {
@@ -315,20 +355,5 @@ export function revisionSourceFields(source: RevisionSourceInput) {
     memberId: source.memberId ?? null,
     actor: source.actor ?? null,
     idempotencyKey: source.idempotencyKey ?? null,
-  };
-}
-
-/** The change event for a block after a write (or its deletion). */
-export function changeOf(
-  block: Pick<BlockView, 'householdId' | 'id' | 'label' | 'memberId' | 'version'>,
-  options: { deleted: boolean } = { deleted: false },
-): BlockChange {
-  return {
-    householdId: block.householdId,
-    blockId: block.id,
-    label: block.label,
-    memberId: block.memberId,
-    version: block.version,
-    deleted: options.deleted,
   };
 }

@@ -5,6 +5,7 @@
 import type { PrismaClient } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import { ArchivalStore } from './archival.js';
+import { BlockAttachments } from './attachments.js';
 import { BlockWriter } from './block-writer.js';
 import { BlockStore } from './blocks.js';
 import { ContextCompiler } from './context.js';
@@ -47,6 +48,7 @@ export function createMemoryEngine(options: MemoryEngineOptions): MemoryEngine {
   const seen = new SeenVersions();
   const blocks = new BlockStore({ prisma, events, now });
   const writer = new BlockWriter({ prisma, store: blocks, events, now });
+  const attachments = new BlockAttachments({ prisma, events, now });
   const history = new BlockHistory({ prisma, store: blocks, writer });
   const recall = new RecallStore({ prisma, embedder, now, logger });
   const archival = new ArchivalStore({ prisma, embedder, now, logger });
@@ -74,13 +76,23 @@ export function createMemoryEngine(options: MemoryEngineOptions): MemoryEngine {
     listBlocks: (input) => blocks.list(input),
     getBlock: (input) => blocks.get(input),
     createBlock: (input) => blocks.create(input),
-    updateBlock: ({ expectedVersion, changes, source, withinWrite, ...ref }) =>
-      writer.update({ ref, expectedVersion, changes, source, withinWrite }),
+    updateBlock: (input) =>
+      writer.update({
+        ref: input,
+        expectedVersion: input.expectedVersion,
+        changes: input.changes,
+        source: input.source,
+        withinWrite: input.withinWrite,
+      }),
     deleteBlock: (input) => blocks.delete(input),
     blockHistory: (input) => history.list(input),
     rollbackBlock: (input) => history.rollback(input),
     createHouseholdBlocks: (input) => blocks.createHouseholdDefaults(input),
     createMemberBlock: (input) => blocks.createMemberDefaults(input),
+    attachBlock: (input) => attachments.attach(input),
+    detachBlock: (input) => attachments.detach(input),
+    listOrganizationBlocks: (input) => attachments.listOrganization(input),
+    blockHouseholds: (input) => attachments.households(input),
 
     onBlockChange: (listener) => events.subscribe(listener),
 

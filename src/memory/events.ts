@@ -9,14 +9,20 @@ import { z } from 'zod';
 import type { Database } from '../db/index.js';
 import type { Logger } from '../logger.js';
 
-/** What changed: which block of which household, and its version after the write. */
+/**
+ * What changed: which block in which household's memory, and its version after the write. A
+ * write to a block several households see (an attached block) publishes one per household.
+ */
 export type BlockChange = {
   householdId: string;
   blockId: string;
   label: string;
   memberId: string | null;
   version: number;
-  /** True when the block was deleted (`version` is then its last version). */
+  /**
+   * True when the block is gone from this household's memory: deleted, or detached from the
+   * household (`version` is then its last version).
+   */
   deleted: boolean;
 };
 

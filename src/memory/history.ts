@@ -64,7 +64,7 @@ export class BlockHistory {
       where: { blockId_version: { blockId: block.id, version: input.toVersion } },
     });
     if (!revision) {
-      throw new NotFoundError(`Block ${describeRef(input)} has no version ${input.toVersion}; see its history.`);
+      throw new NotFoundError(`Block ${describeRef(block)} has no version ${input.toVersion}; see its history.`);
     }
     return this.#writer.restore({
       ref: input,

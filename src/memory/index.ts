@@ -1,9 +1,11 @@
 /**
  * Hearth's memory engine (DESIGN.md §4, after Letta/MemGPT): core-memory blocks shared by a
- * household's callers plus one block per member, written only by compare-and-swap on their
- * version with a revision per write; recall memory (every turn, searchable); archival memory
- * (distilled facts in pgvector); the context compiler that renders a caller's memory into the
- * model's instructions; the six memory tools; change events; and context pressure.
+ * household's callers plus one block per member, and standalone blocks of the organization
+ * attached to several households (`attachBlock`; Letta's blocks shared by agents), written
+ * only by compare-and-swap on their version with a revision per write; recall memory (every
+ * turn, searchable); archival memory (distilled facts in pgvector); the context compiler that
+ * renders a caller's memory into the model's instructions; the six memory tools; change
+ * events; and context pressure.
  *
  * @example
  * const memory = createMemoryEngine({
@@ -21,6 +23,11 @@
  *   scope,
  * }); // { ok: true, output: 'Appended to block "household"; it now has 23 of 4000 characters.' }
  * const stop = memory.onBlockChange((change) => refreshLiveCalls(change.householdId));
+ * const shared = await memory.createBlock({ organizationId, householdId: null, memberId: null, label: 'family', source });
+ * await memory.attachBlock({ organizationId, householdId, blockId: shared.id }); // now in this household's prompts
+ * await memory.updateBlock({ organizationId, blockId: shared.id, changes: { value: 'Sunday lunch at 1.' }, source });
+ * const page = await memory.listOrganizationBlocks({ organizationId, limit: 50, order: 'asc' });
+ * const seenBy = await memory.blockHouseholds({ organizationId, blockIds: page.map((block) => block.id) });
  * await memory.close(); // waits for background embeddings, then closes the change channel
  */
 
@@ -42,12 +49,20 @@ export { type BlockChange, createInProcessEvents, createMemoryEvents, type Memor
 export { MEMORY_LIMITS } from './limits.js';
 /** Default context-pressure thresholds (`MemoryEngineOptions.pressure`). */
 export { DEFAULT_PRESSURE, type PressureThresholds } from './pressure.js';
-/** The engine's types: scope, sources, views, hits, tools and the engine interface. */
+/**
+ * The engine's types: scope, sources, views, hits, tools and the engine interface. A block is
+ * addressed by label in a household (`BlockRef`) or by id in an organization (`BlockIdRef`):
+ * `BlockTarget`. `BlockAttachmentInput` and `OrganizationBlocksInput` are the inputs of
+ * `attachBlock`/`detachBlock` and `listOrganizationBlocks`.
+ */
 export type {
   AppendMessageInput,
+  BlockAttachmentInput,
   BlockChanges,
   BlockHistoryInput,
+  BlockIdRef,
   BlockRef,
+  BlockTarget,
   BlockView,
   ContextMessage,
   ContextPressure,
@@ -59,6 +74,7 @@ export type {
   MemberDefaultsInput,
   MemoryEngine,
   MessageRoleName,
+  OrganizationBlocksInput,
   PassageHit,
   PassageSearchInput,
   PassageView,

@@ -38,6 +38,9 @@ export const DEFAULT_HISTORY_LIMIT = 20;
 /** The most revisions one page of history may hold. */
 export const MAX_HISTORY_LIMIT = 100;
 
+/** The most blocks one page of an organization's block list may hold. */
+export const MAX_BLOCK_LIST_LIMIT = 100;
+
 /**
  * The engine's input limits for callers that validate before it does (the admin API). Lengths
  * are in characters (UTF-16 code units, as JavaScript's `length` counts), after null bytes are
@@ -67,4 +70,6 @@ export const MEMORY_LIMITS = {
   /** `limit` of block history: a whole number in [1, historyLimitMax]. */
   historyLimitMax: MAX_HISTORY_LIMIT,
   historyLimitDefault: DEFAULT_HISTORY_LIMIT,
+  /** `limit` of an organization's block list: a whole number in [1, blockListLimitMax]. */
+  blockListLimitMax: MAX_BLOCK_LIST_LIMIT,
 } as const;

@@ -62,8 +62,12 @@ export interface ToolResult {
 /** A core-memory block as the engine shows it. */
 export type BlockView = {
   id: string;
-  householdId: string;
-  /** null for a block shared by the household. */
+  /**
+   * The household that owns it; null for a standalone block (the organization's, seen by the
+   * households it is attached to). A household's blocks may include others' shared blocks attached to it.
+   */
+  householdId: string | null;
+  /** null for a block shared by the household (or standalone). */
   memberId: string | null;
   label: string;
   value: string;
@@ -143,8 +147,17 @@ export type ContextPressure = {
 /** Fields an update may change; omitted ones stay as they are. */
 export type BlockChanges = z.input<typeof blockChangesSchema>;
 
-/** Which block: shared (`memberId` null) or a member's, by label. */
+/**
+ * Which block of a household, by label: a member's (`memberId`), or a shared one (`memberId`
+ * null), which is the household's own or one attached to it.
+ */
 export type BlockRef = { householdId: string; memberId: string | null; label: string };
+
+/** A block by id; it must be `organizationId`'s, else `NotFoundError`. */
+export type BlockIdRef = { organizationId: string; blockId: string };
+
+/** A block by label in a household (`BlockRef`), or by id in an organization (`BlockIdRef`, when `blockId` is given). */
+export type BlockTarget = BlockRef | BlockIdRef;
 
 /** One recall message to store. */
 export type AppendMessageInput = {
@@ -219,8 +232,9 @@ export type TranscriptMessage = {
 export type PassageSearchInput = SearchRequest & {
   householdId: string;
   memberId?: string | null;
-  /** Passages carrying any of these tags. */
+  /** Passages carrying any of these tags (all of them with `tagMatch: 'all'`). */
   tags?: string[];
+  tagMatch?: 'any' | 'all';
 };
 
 /**
@@ -229,31 +243,38 @@ export type PassageSearchInput = SearchRequest & {
  */
 export type WithinWrite = (tx: Prisma.TransactionClient, block: BlockView) => Promise<void>;
 
-/** A new block: its owner, why it is written, and its fields (a label; the rest default). */
+/**
+ * A new block: its owner, why it is written, and its fields (a label; the rest default).
+ * `householdId` and `memberId` null: a standalone block of the organization, seen by no
+ * household until attached (`attachBlock`); its label need not be unique.
+ */
 export type CreateBlockInput = z.input<typeof blockCreateSchema> & {
   organizationId: string;
-  householdId: string;
+  householdId: string | null;
   memberId: string | null;
   source: RevisionSourceInput;
   withinWrite?: WithinWrite;
 };
 
-/** An operator's conditional edit of a block. */
-export type UpdateBlockInput = BlockRef & {
-  expectedVersion: number;
+/**
+ * An operator's edit of a block: conditional on `expectedVersion` when given; without it the
+ * change applies to whatever version is current (last writer wins, as Letta's PATCH).
+ */
+export type UpdateBlockInput = BlockTarget & {
+  expectedVersion?: number;
   changes: BlockChanges;
   source: RevisionSourceInput;
   withinWrite?: WithinWrite;
 };
 
 /** A block to delete; `withinWrite` sees it as it was. */
-export type DeleteBlockInput = BlockRef & { withinWrite?: WithinWrite };
+export type DeleteBlockInput = BlockTarget & { withinWrite?: WithinWrite };
 
 /** A page of a block's revisions, newest first; `before` pages by version. */
-export type BlockHistoryInput = BlockRef & { limit?: number; before?: number };
+export type BlockHistoryInput = BlockTarget & { limit?: number; before?: number };
 
 /** Restores `toVersion`'s value as a new version, conditional on `expectedVersion` when given. */
-export type RollbackBlockInput = BlockRef & {
+export type RollbackBlockInput = BlockTarget & {
   toVersion: number;
   expectedVersion?: number;
   source: RevisionSourceInput;
@@ -269,6 +290,31 @@ export type HouseholdDefaultsInput = {
 
 /** A new member's default block, written inside the caller's transaction. */
 export type MemberDefaultsInput = HouseholdDefaultsInput & { memberId: string };
+
+/**
+ * A block shown to a household besides its own blocks (`attachBlock`), or no longer
+ * (`detachBlock`); `withinWrite` runs in the same transaction.
+ */
+export type BlockAttachmentInput = {
+  organizationId: string;
+  householdId: string;
+  blockId: string;
+  withinWrite?: WithinWrite;
+};
+
+/**
+ * A page of the organization's blocks that are not a member's (households' shared blocks and
+ * standalone ones), ordered by (createdAt, id); `after` is the last block of the previous page.
+ */
+export type OrganizationBlocksInput = {
+  organizationId: string;
+  /** Only blocks with this label. */
+  label?: string;
+  /** 1 to `MEMORY_LIMITS.blockListLimitMax`. */
+  limit: number;
+  after?: { createdAt: Date; id: string };
+  order: 'asc' | 'desc';
+};
 
 /** A memory tool call from the model (or a consolidation step). */
 export type RunToolInput = {
@@ -318,26 +364,51 @@ export interface MemoryEngine {
   /** Hybrid search of archival passages. */
   searchPassages(input: PassageSearchInput): Promise<SearchPage<PassageHit>>;
 
-  /** Blocks of a household: `memberId` undefined: all; null: the shared ones; an id: that member's. */
-  listBlocks(input: { householdId: string; memberId?: string | null }): Promise<BlockView[]>;
-  /** One block; `NotFoundError` when there is none. */
-  getBlock(input: BlockRef): Promise<BlockView>;
   /**
-   * Creates a block (version 1, with its first revision); `ConflictError` if the label is taken,
-   * `ValidationError` for a default label of the other kind (a shared `caller`, a member's `persona`).
+   * Blocks of a household: `memberId` undefined: all; null: the shared ones (attached blocks
+   * included); an id: that member's.
+   */
+  listBlocks(input: { householdId: string; memberId?: string | null }): Promise<BlockView[]>;
+  /** One block, by label or by id; `NotFoundError` when there is none. */
+  getBlock(input: BlockTarget): Promise<BlockView>;
+  /**
+   * Creates a block (version 1, with its first revision); `ConflictError` if the label is taken
+   * in the household (by its own blocks or attached ones), `ValidationError` for a default label
+   * of the other kind (a shared `caller`, a member's `persona`). `householdId` null: standalone.
    */
   createBlock(input: CreateBlockInput): Promise<BlockView>;
   /**
-   * Operator edit, compare-and-swap on `expectedVersion`: `PreconditionFailedError` when stale,
-   * `ValidationError` when the value would exceed the limit. May change read-only blocks.
+   * Operator edit, compare-and-swap on `expectedVersion` when given (`PreconditionFailedError`
+   * when stale), else on whatever version is current; `ValidationError` when the value would
+   * exceed the limit. May change read-only blocks. Every household that sees the block hears of it.
    */
   updateBlock(input: UpdateBlockInput): Promise<BlockView>;
-  /** Deletes a block and its history; `ConflictError` for the default blocks (persona, household, caller). */
+  /**
+   * Deletes a block and its history, for every household that sees it; `ConflictError` for the
+   * default blocks (persona, household, caller), and for a block only attached to the household
+   * named by label (detach it, or delete it by id).
+   */
   deleteBlock(input: DeleteBlockInput): Promise<void>;
   /** Revisions, newest first; `before` pages by version. */
   blockHistory(input: BlockHistoryInput): Promise<{ items: RevisionView[]; hasMore: boolean }>;
   /** Restores an earlier version's value as a new version (source 'rollback'). */
   rollbackBlock(input: RollbackBlockInput): Promise<BlockView>;
+  /**
+   * Shows a standalone block, or another household's shared block, to a household as one of its
+   * shared blocks. `NotFoundError` when the household or block is not the organization's;
+   * `ConflictError` for a member's block, the household's own block, or a label the household
+   * already has. Attaching twice changes nothing.
+   */
+  attachBlock(input: BlockAttachmentInput): Promise<BlockView>;
+  /** Undoes `attachBlock`; `NotFoundError` when not attached, `ConflictError` for the household's own block. */
+  detachBlock(input: BlockAttachmentInput): Promise<void>;
+  /** A page of the organization's blocks that are not a member's (households' shared blocks and standalone ones). */
+  listOrganizationBlocks(input: OrganizationBlocksInput): Promise<BlockView[]>;
+  /**
+   * For each of `blockIds` that is the organization's: the households that see it, the owner
+   * first, then those it is attached to (oldest attachment first). Unknown ids are left out.
+   */
+  blockHouseholds(input: { organizationId: string; blockIds: string[] }): Promise<Map<string, string[]>>;
   /** Creates a new household's default shared blocks inside the caller's transaction. */
   createHouseholdBlocks(input: HouseholdDefaultsInput): Promise<void>;
   /** Creates a new member's `caller` block inside the caller's transaction; `ConflictError` if a shared `caller` exists. */

@@ -5,7 +5,7 @@
  */
 import type { MemoryEngine, WithinWrite } from '../../memory/index.js';
 import type { BlockCreate, BlockOut, BlockUpdate, RevisionOut } from '../memory-schemas.js';
-import { type Keyset, nextVersionCursor, type Page, pageInMemory } from '../pagination.js';
+import { type Direction, type Keyset, nextVersionCursor, type Page, pageInMemory } from '../pagination.js';
 import { requireHousehold, requireMember } from './guards.js';
 import { actorOf, recordAudit } from './principal.js';
 import { ScopedRepository } from './repository.js';
@@ -69,6 +69,92 @@ export class Blocks extends ScopedRepository {
     return blockView(await this.memory.getBlock({ ...owner, label: input.label }));
   }
 
+  /** One block by label, or undefined. */
+  async find(input: { owner: BlockOwner; label: string }): Promise<BlockOut | undefined> {
+    const owner = await this.#require(input.owner);
+    const blocks = await this.memory.listBlocks(owner);
+    const block = blocks.find((candidate) => candidate.label === input.label);
+    return block && blockView(block);
+  }
+
+  /** One block of the organization by id: a household's, a member's or a standalone one. */
+  async byId(input: { blockId: string }): Promise<BlockOut> {
+    return blockView(await this.memory.getBlock(this.#byId(input.blockId)));
+  }
+
+  /**
+   * A page of the organization's blocks that are not a member's (households' shared ones and
+   * standalone ones), by creation, after or before the block named (Letta's cursors).
+   */
+  async listOrganization(input: {
+    label?: string | undefined;
+    limit: number;
+    order: Direction;
+    after?: string | undefined;
+    before?: string | undefined;
+  }): Promise<BlockOut[]> {
+    const cursorId = input.before ?? input.after;
+    const cursor = cursorId === undefined ? undefined : await this.memory.getBlock(this.#byId(cursorId));
+    // A page before the cursor is read nearest-first, then put back in the list's order.
+    const backwards = input.before !== undefined;
+    const blocks = await this.memory.listOrganizationBlocks({
+      organizationId: this.organizationId,
+      ...(input.label === undefined ? {} : { label: input.label }),
+      limit: input.limit,
+      order: backwards === (input.order === 'asc') ? 'desc' : 'asc',
+      ...(cursor ? { after: { createdAt: cursor.createdAt, id: cursor.id } } : {}),
+    });
+    return (backwards ? blocks.reverse() : blocks).map(blockView);
+  }
+
+  /** Creates a block of the organization that belongs to no household until attached to one. */
+  async createStandalone(input: { block: BlockCreate }): Promise<BlockOut> {
+    const block = await this.memory.createBlock({
+      ...input.block,
+      organizationId: this.organizationId,
+      householdId: null,
+      memberId: null,
+      source: this.#source('block.create'),
+      withinWrite: this.#audit('block.create'),
+    });
+    return blockView(block);
+  }
+
+  /** Changes a block found by id; the last writer wins. */
+  async updateById(input: { blockId: string; changes: BlockUpdate }): Promise<BlockOut> {
+    const block = await this.memory.updateBlock({
+      ...this.#byId(input.blockId),
+      changes: input.changes,
+      source: this.#source('block.update'),
+      withinWrite: this.#audit('block.update', { fields: Object.keys(input.changes) }),
+    });
+    return blockView(block);
+  }
+
+  /** Deletes a block found by id, from every household it is attached to. */
+  async deleteById(input: { blockId: string }): Promise<void> {
+    await this.memory.deleteBlock({ ...this.#byId(input.blockId), withinWrite: this.#audit('block.delete') });
+  }
+
+  /** Shows a shared or standalone block to the household too: an edit to it shows in both. */
+  async attach(input: { householdId: string; blockId: string }): Promise<BlockOut> {
+    const block = await this.memory.attachBlock({
+      organizationId: this.organizationId,
+      ...input,
+      withinWrite: this.#audit('block.attach', { attachedTo: input.householdId }),
+    });
+    return blockView(block);
+  }
+
+  /** Stops showing an attached block to the household. */
+  async detach(input: { householdId: string; blockId: string }): Promise<void> {
+    await this.memory.detachBlock({
+      organizationId: this.organizationId,
+      ...input,
+      withinWrite: this.#audit('block.detach', { detachedFrom: input.householdId }),
+    });
+  }
+
   /** Creates a block; `ConflictError` when the label is taken. */
   async create(input: { owner: BlockOwner; block: BlockCreate }): Promise<BlockOut> {
     const owner = await this.#require(input.owner);
@@ -82,18 +168,21 @@ export class Blocks extends ScopedRepository {
     return blockView(block);
   }
 
-  /** Applies `changes` if the block is still at `expectedVersion`; else `PreconditionFailedError`. */
+  /**
+   * Applies `changes` if the block is still at `expectedVersion` (else `PreconditionFailedError`);
+   * without it, to whatever version is current.
+   */
   async update(input: {
     owner: BlockOwner;
     label: string;
-    expectedVersion: number;
+    expectedVersion?: number | undefined;
     changes: BlockUpdate;
   }): Promise<BlockOut> {
     const owner = await this.#require(input.owner);
     const block = await this.memory.updateBlock({
       ...owner,
       label: input.label,
-      expectedVersion: input.expectedVersion,
+      ...(input.expectedVersion === undefined ? {} : { expectedVersion: input.expectedVersion }),
       changes: input.changes,
       source: this.#source('block.update'),
       withinWrite: this.#audit('block.update', { fields: Object.keys(input.changes) }),
@@ -148,6 +237,10 @@ export class Blocks extends ScopedRepository {
     if (owner.memberId) await requireMember(this.prisma, organizationId, owner.householdId, owner.memberId);
     else await requireHousehold(this.prisma, organizationId, owner.householdId);
     return { householdId: owner.householdId, memberId: owner.memberId };
+  }
+
+  #byId(blockId: string) {
+    return { organizationId: this.organizationId, blockId };
   }
 
   #source(detail: string, source: 'admin' | 'rollback' = 'admin') {
