@@ -62,6 +62,12 @@ export class UnsupportedMediaTypeError extends HearthError {
   override readonly httpStatus = 415;
 }
 
+/** A feature Hearth does not offer, e.g. one of Letta's it has no counterpart for (501). */
+export class NotImplementedError extends HearthError {
+  override readonly code = 'not_implemented';
+  override readonly httpStatus = 501;
+}
+
 /** A dependency (database, model provider, Twilio) is unreachable or failed (503). */
 export class UnavailableError extends HearthError {
   override readonly code = 'unavailable';

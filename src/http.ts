@@ -138,27 +138,46 @@ export function zodDetails(error: ZodError, location?: string): { in?: string; p
   }));
 }
 
-/** The one place an error becomes a response; unexpected errors are logged, never shown. */
-export const errorHandler: ErrorRequestHandler = function errorHandler(error: unknown, req, res, next) {
-  let known: HearthError | undefined;
-  if (error instanceof HearthError) known = error;
-  else if (error instanceof ZodError)
-    known = new ValidationError('The request is invalid.', { details: zodDetails(error) });
-  else if (error instanceof Error) known = fromBodyParser(error as BodyParserError, req.headers['content-encoding']);
+/** What a client is told about a failure: the status, and a message it can act on. */
+export interface PublicError {
+  status: number;
+  code: string;
+  message: string;
+  details?: unknown;
+}
 
-  if (!known || known.httpStatus >= 500) req.log.error({ err: error }, 'request failed');
-  // Too late for an error body: express's own handler ends the half-sent response by closing the socket.
-  if (res.headersSent) {
-    next(error);
-    return;
-  }
-  const status = known?.httpStatus ?? 500;
-  res.status(status).json({
-    error: {
-      code: known?.code ?? 'internal_error',
-      message:
-        known?.message ?? `Something went wrong on our side. Quote request id ${String(req.id)} when reporting it.`,
-      ...(known?.details === undefined ? {} : { details: known.details }),
-    },
-  });
-};
+/**
+ * An error handler that writes each failure in `format`'s body (Hearth's `{ error }`, or another
+ * API's shape); unexpected errors are logged, never shown.
+ */
+export function errorResponder(format: (error: PublicError, res: express.Response) => unknown): ErrorRequestHandler {
+  return function errorHandler(error: unknown, req, res, next) {
+    let known: HearthError | undefined;
+    if (error instanceof HearthError) known = error;
+    else if (error instanceof ZodError)
+      known = new ValidationError('The request is invalid.', { details: zodDetails(error) });
+    else if (error instanceof Error) known = fromBodyParser(error as BodyParserError, req.headers['content-encoding']);
+
+    if (!known || known.httpStatus >= 500) req.log.error({ err: error }, 'request failed');
+    // Too late for an error body: express's own handler ends the half-sent response by closing the socket.
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const status = known?.httpStatus ?? 500;
+    const body = format(
+      {
+        status,
+        code: known?.code ?? 'internal_error',
+        message:
+          known?.message ?? `Something went wrong on our side. Quote request id ${String(req.id)} when reporting it.`,
+        ...(known?.details === undefined ? {} : { details: known.details }),
+      },
+      res,
+    );
+    res.status(status).json(body);
+  };
+}
+
+/** The one place a Hearth API error becomes a response: `{ error: { code, message, details } }`. */
+export const errorHandler: ErrorRequestHandler = errorResponder(({ status: _status, ...error }) => ({ error }));

@@ -1,7 +1,7 @@
 /**
  * Composes Hearth's HTTP and WebSocket edges on one server: health and readiness, the
- * admin API under /v1 (with /v1/openapi.json and /docs), and the Twilio routes and media
- * streams. The edges validate and call modules; no business logic lives here.
+ * admin API under /v1 (with /v1/openapi.json and /docs), the Letta-compatible API beside it,
+ * and the Twilio routes and media streams. The edges validate and call modules; no business logic lives here.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,8 +14,9 @@ import { UnavailableError } from './errors.js';
 import { type EscalationDesk, escalationRoutes } from './escalation/index.js';
 import type { MemoryHealth } from './health/index.js';
 import { errorHandler, pathOf, requestLogging, unknownRoute } from './http.js';
+import { createLettaRouter } from './letta/index.js';
 import type { Logger } from './logger.js';
-import type { MemoryEngine } from './memory/index.js';
+import { LOCAL_EMBEDDING_MODEL, type MemoryEngine } from './memory/index.js';
 import type { Metrics } from './metrics.js';
 import { twilioWebhookSettings } from './twilio-webhooks.js';
 import { MEDIA_STREAM_PATH, type Voice } from './voice/index.js';
@@ -110,6 +111,21 @@ export function createServer(options: ServerOptions): HearthServer {
     health,
   });
   app.use(admin.router);
+  if (conversations) {
+    app.use(
+      createLettaRouter({
+        prisma: db.prisma,
+        access: admin.access,
+        conversations,
+        logger,
+        embedding: config.OPENAI_API_KEY
+          ? { model: config.HEARTH_EMBEDDING_MODEL, endpointType: 'openai' }
+          : { model: LOCAL_EMBEDDING_MODEL, endpointType: 'local' },
+        defaultModel: config.HEARTH_MODEL,
+        contextWindow: config.HEARTH_MEMORY_EVICT_TOKENS,
+      }),
+    );
+  }
   app.use(unknownRoute);
   app.use(errorHandler);
 

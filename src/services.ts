@@ -10,7 +10,13 @@
  * const { reply } = await services.conversations.send({ householdId, memberId, text: 'Hello' });
  * await services.close();
  */
-import { consolidationJob, enqueueUnconsolidated, type ModelProvider, modelProviderFromConfig } from './agent/index.js';
+import {
+  consolidationJob,
+  enqueueUnconsolidated,
+  lookupAccountTool,
+  type ModelProvider,
+  modelProviderFromConfig,
+} from './agent/index.js';
 import { CallLifecycle, idleCallJob, TextChannel } from './calls/index.js';
 import type { Config } from './config/index.js';
 import { applyMigrations, type Database, databaseTarget, openDatabase } from './db/index.js';
@@ -98,7 +104,7 @@ export async function openServices({ config, logger }: { config: Config; logger:
   // Every call and conversation of a household knows its escalation rule and recent episodes, and can escalate.
   const extraContext = (scope: { householdId: string }) =>
     escalationContext(db.prisma, { householdId: scope.householdId });
-  const extraTools = [escalation.tool];
+  const extraTools = [escalation.tool, lookupAccountTool(db.prisma)];
   const agent = { prisma: db.prisma, memory, provider, logger, metrics, maxSteps: config.HEARTH_AGENT_MAX_STEPS };
   const calls = new CallLifecycle({
     prisma: db.prisma,

@@ -10,6 +10,6 @@
  */
 export { createApiKey, type IssuedApiKey, parseApiKey, verifyApiKey } from './api-keys.js';
 export { createOrganization } from './organizations.js';
-export { type AdminApi, type AdminRouterOptions, createAdminRouter } from './router.js';
+export { type AdminApi, type AdminRouterOptions, type ApiAccess, createAdminRouter } from './router.js';
 export { type Principal, type Scope, scopedDb, systemPrincipal } from './scope/index.js';
 export { DEMO_ORGANIZATION_NAME, type DemoSeed, describeDemo, seedDemo } from './seed.js';

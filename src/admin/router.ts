@@ -26,8 +26,7 @@ import { organizationRoutes } from './routes/organization.js';
 import { probeRoutes } from './routes/probes.js';
 import { rosterRoutes } from './routes/roster.js';
 import { webhookRoutes } from './routes/webhooks.js';
-import type { ScopeOptions } from './scope/index.js';
-import { scopedDb } from './scope/index.js';
+import { type Scope, type ScopeOptions, scopedDb } from './scope/index.js';
 
 /** Every route the admin API serves itself. */
 const ADMIN_ROUTES: readonly AdminRoute[] = [
@@ -60,15 +59,24 @@ export interface AdminRouterOptions {
   health?: ScopeOptions['health'];
 }
 
+/** What every API on Hearth's keys shares: authentication, the per-key limit, the body, the scope. */
+export interface ApiAccess {
+  /** Middleware, in order: the bearer key (with its limit on failed attempts), the per-key rate limit, the JSON body. */
+  readonly guard: express.RequestHandler[];
+  /** The organization-scoped data layer of an authenticated request. */
+  scopeOf(req: express.Request): Scope;
+}
+
 export interface AdminApi {
   readonly router: express.Router;
+  /** The same keys, limits and tenancy for another API (the Letta-compatible one). */
+  readonly access: ApiAccess;
   /** Built on first use: it costs a quarter of a second that start-up need not pay. */
   readonly document: OpenApiDocument;
 }
 
 /** Builds the router (its OpenAPI document when first asked for); a route defined twice is a start-up error. */
 export function createAdminRouter(options: AdminRouterOptions): AdminApi {
-  const { prisma, memory } = options;
   const routes = [...ADMIN_ROUTES, ...(options.conversations ? conversationRoutes(options.conversations) : [])];
   const seen = new Set<string>();
   for (const route of routes) {
@@ -92,23 +100,10 @@ export function createAdminRouter(options: AdminRouterOptions): AdminApi {
     res.type('html').send(docsPage);
   });
 
-  const failures = limitFailedAuth({
-    failuresPerMinute: options.authFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE,
-  });
-  const authenticate = requireApiKey({ prisma, failures });
-  const limit = rateLimitPerKey({ limitPerMinute: options.rateLimitPerMinute });
-  // After authentication: a body nobody is allowed to send is never read, let alone parsed.
-  const body = jsonBody(options.bodyLimitBytes);
+  const access = apiAccess(options);
   for (const route of routes) {
-    router[route.method](route.path, authenticate, limit, ...body, async function adminRoute(req, res) {
-      const scope = scopedDb({
-        prisma,
-        memory,
-        principal: principalOf(req),
-        escalation: options.escalation,
-        health: options.health,
-      });
-      const reply = await route.run({ req, scope });
+    router[route.method](route.path, ...access.guard, async function adminRoute(req, res) {
+      const reply = await route.run({ req, scope: access.scopeOf(req) });
       // Admin responses carry household data: never cache them in between.
       res.setHeader('Cache-Control', 'no-store');
       if (reply.etag !== undefined) res.setHeader('ETag', `"${reply.etag}"`);
@@ -119,8 +114,32 @@ export function createAdminRouter(options: AdminRouterOptions): AdminApi {
   }
   return {
     router,
+    access,
     get document() {
       return documented();
     },
+  };
+}
+
+function apiAccess(options: AdminRouterOptions): ApiAccess {
+  const { prisma, memory } = options;
+  const failures = limitFailedAuth({
+    failuresPerMinute: options.authFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE,
+  });
+  return {
+    // The body is read after authentication: a body nobody is allowed to send is never parsed.
+    guard: [
+      requireApiKey({ prisma, failures }),
+      rateLimitPerKey({ limitPerMinute: options.rateLimitPerMinute }),
+      ...jsonBody(options.bodyLimitBytes),
+    ],
+    scopeOf: (req) =>
+      scopedDb({
+        prisma,
+        memory,
+        principal: principalOf(req),
+        escalation: options.escalation,
+        health: options.health,
+      }),
   };
 }

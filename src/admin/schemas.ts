@@ -80,6 +80,21 @@ export const fromTime = instant('Only items at or after this time (ISO 8601, e.g
 /** Query filter: items before a time. */
 export const toTime = instant('Only items before this time (ISO 8601)');
 
+/** What a Letta client set on a household's agent that Hearth has no setting of its own for. */
+const lettaAgentSchema = z
+  .strictObject({
+    description: storedText().max(2000).optional(),
+    tags: z.array(storedText().max(100)).max(50).optional(),
+    tools: z.array(storedText().max(100)).max(50).optional().describe('Tool names the agent chose (aliases kept)'),
+    metadata: z
+      .record(z.string().max(100), z.union([storedText().max(1000), z.number(), z.boolean(), z.null()]))
+      .optional()
+      .describe('Flat key-value data the client attached'),
+    embedding: storedText().max(200).optional().describe('The embedding handle asked for'),
+    agentType: storedText().max(100).optional(),
+  })
+  .describe('Set through the Letta-compatible API (/v1/agents); Hearth itself does not read it');
+
 export const agentSettingsSchema = z
   .strictObject({
     model: storedText().min(1).max(100).optional().describe('Model id for this household (else the server default)'),
@@ -110,6 +125,7 @@ export const agentSettingsSchema = z
       .max(90)
       .optional()
       .describe('How many days of escalations the agent recalls (default 7)'),
+    letta: lettaAgentSchema.optional(),
   })
   .describe('Agent settings for the household; an update replaces the whole object')
   .meta({ id: 'AgentSettings' });

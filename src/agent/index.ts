@@ -16,6 +16,7 @@
  * const { reply, toolCalls } = await session.turn({ text: 'Our cat is called Miso.', onTextDelta: write });
  */
 
+export { LOOKUP_ACCOUNT_TOOL, lookupAccountTool } from './account-tool.js';
 export { callScope } from './call-scope.js';
 export {
   applyConsolidation,
@@ -32,7 +33,9 @@ export {
   AgentSession,
   type AgentSessionOptions,
   type ExtraContext,
+  type RecordedMessage,
   STEP_LIMIT_REPLY,
+  type TurnInput,
   type TurnResult,
   type TurnToolCall,
 } from './loop.js';

@@ -6,7 +6,7 @@
  */
 import { ConflictError, HearthError, UnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { ContextMessage, MemoryEngine, SessionScope } from '../memory/index.js';
+import type { ContextMessage, MemoryEngine, MessageRoleName, SessionScope } from '../memory/index.js';
 import { type Metrics, secondsSince } from '../metrics.js';
 import type { ModelMessage, ModelProvider, ToolCall } from './model.js';
 import { createSummarizer, type Summarizer } from './summarizer.js';
@@ -41,6 +41,8 @@ export interface AgentSessionOptions {
   metrics?: Metrics;
 }
 
+type RecallMessage = Omit<Parameters<AgentMemory['appendMessage']>[0], 'scope'>;
+
 /** A section of the instructions that is not memory, for the caller's scope; empty for none. */
 export type ExtraContext = (scope: SessionScope) => Promise<string>;
 
@@ -48,6 +50,25 @@ export type ExtraContext = (scope: SessionScope) => Promise<string>;
 export interface TurnToolCall extends ToolCall {
   ok: boolean;
   output: string;
+}
+
+/** A message of a turn as recall stored it, for channels that show each one as it happens. */
+export interface RecordedMessage {
+  id: string;
+  createdAt: Date;
+  role: MessageRoleName;
+  content: string;
+  /** On a tool message: the call the model made, and whether it succeeded. */
+  tool?: { name: string; arguments: string; callId: string; ok: boolean };
+}
+
+/** What one turn takes: the user's text, and optional hooks for channels that stream. */
+export interface TurnInput {
+  text: string;
+  signal?: AbortSignal;
+  onTextDelta?: (delta: string) => void;
+  /** Called with each message once recall has stored it, the user's first. */
+  onMessage?: (message: RecordedMessage) => void;
 }
 
 export interface TurnResult {
@@ -113,11 +134,7 @@ export class AgentSession {
   }
 
   /** Runs one turn. Throws the provider's `UnavailableError` or `UpstreamError` when it fails (the user turn is already in recall). */
-  async turn(input: {
-    text: string;
-    signal?: AbortSignal;
-    onTextDelta?: (delta: string) => void;
-  }): Promise<TurnResult> {
+  async turn(input: TurnInput): Promise<TurnResult> {
     if (this.#busy)
       throw new ConflictError('This session is already answering; wait for the reply before sending more.');
     this.#busy = true;
@@ -128,8 +145,10 @@ export class AgentSession {
     }
   }
 
-  async #turn(input: { text: string; signal?: AbortSignal; onTextDelta?: (delta: string) => void }) {
-    await this.#record({ role: 'user', content: input.text });
+  async #turn(input: TurnInput) {
+    const record = (message: RecallMessage, tool?: RecordedMessage['tool']) =>
+      this.#record(message, tool, input.onMessage);
+    await record({ role: 'user', content: input.text });
     this.#messages.push({ role: 'user', content: input.text });
     const tools = this.#tools.definitions;
     const toolCalls: TurnToolCall[] = [];
@@ -155,7 +174,7 @@ export class AgentSession {
         { step, tools: completion.toolCalls.map((call) => call.name), usage: completion.usage },
         'agent step',
       );
-      if (completion.text) await this.#record({ role: 'assistant', content: completion.text });
+      if (completion.text) await record({ role: 'assistant', content: completion.text });
       if (completion.toolCalls.length === 0) {
         this.#messages.push({ role: 'assistant', content: completion.text });
         return { reply: completion.text, toolCalls, steps: step, stopReason: 'answered' as const, usage };
@@ -165,13 +184,16 @@ export class AgentSession {
         completion.toolCalls.map(async (call) => ({ call, result: await this.#tools.run(call, this.#scope) })),
       );
       for (const { call, result } of results) {
-        await this.#record({
-          role: 'tool',
-          content: result.output,
-          toolName: call.name,
-          toolArgs: parseToolArguments(call.arguments),
-          toolCallId: call.id,
-        });
+        await record(
+          {
+            role: 'tool',
+            content: result.output,
+            toolName: call.name,
+            toolArgs: parseToolArguments(call.arguments),
+            toolCallId: call.id,
+          },
+          { name: call.name, arguments: call.arguments, callId: call.id, ok: result.ok },
+        );
       }
       // The calls and their results join the live context together, once all are recorded: a
       // call without its result would make every later request to the provider invalid.
@@ -182,7 +204,7 @@ export class AgentSession {
       }
     }
     this.#logger.warn({ maxSteps: this.#maxSteps }, 'agent turn ended at the step limit');
-    await this.#record({ role: 'assistant', content: STEP_LIMIT_REPLY });
+    await record({ role: 'assistant', content: STEP_LIMIT_REPLY });
     this.#messages.push({ role: 'assistant', content: STEP_LIMIT_REPLY });
     return { reply: STEP_LIMIT_REPLY, toolCalls, steps: this.#maxSteps, stopReason: 'step_limit' as const, usage };
   }
@@ -235,8 +257,14 @@ export class AgentSession {
     this.#logger.info({ dropped: drop }, 'context pressure: summarized the oldest turns');
   }
 
-  async #record(message: Omit<Parameters<AgentMemory['appendMessage']>[0], 'scope'>): Promise<void> {
-    if (this.#recordToRecall) await this.#memory.appendMessage({ scope: this.#scope, ...message });
+  async #record(
+    message: RecallMessage,
+    tool?: RecordedMessage['tool'],
+    onMessage?: TurnInput['onMessage'],
+  ): Promise<void> {
+    if (!this.#recordToRecall) return;
+    const stored = await this.#memory.appendMessage({ scope: this.#scope, ...message });
+    onMessage?.({ ...stored, role: message.role, content: message.content, ...(tool ? { tool } : {}) });
   }
 
   #contextMessages(): ContextMessage[] {

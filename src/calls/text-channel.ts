@@ -11,6 +11,9 @@ import {
   householdModel,
   type ModelMessage,
   type ModelProvider,
+  type ModelTool,
+  ToolRunner,
+  type TurnInput,
   type TurnResult,
 } from '../agent/index.js';
 import type { Call, PrismaClient } from '../db/index.js';
@@ -54,6 +57,12 @@ export class TextChannel {
     this.#deps = deps;
   }
 
+  /** The tools the agent has in a conversation: memory's, and the channel's own. */
+  get tools(): ModelTool[] {
+    const { memory, extraTools, logger } = this.#deps;
+    return new ToolRunner({ memory, extraTools, logger }).definitions;
+  }
+
   /** Starts a conversation for `memberId` before its first message (so its id is known even if that turn fails). */
   async start(input: { householdId: string; memberId: string }): Promise<{ conversationId: string }> {
     return { conversationId: (await this.#start(input)).id };
@@ -64,21 +73,20 @@ export class TextChannel {
    * `conversationId` a new conversation starts. The member is taken as verified: whoever sends
    * on their behalf (an operator's key, the local CLI) is trusted with their memory.
    */
-  async send(input: {
-    householdId: string;
-    memberId: string;
-    text: string;
-    conversationId?: string;
-    onTextDelta?: (delta: string) => void;
-    /** Cancels the turn (the user pressed Ctrl-C). */
-    signal?: AbortSignal;
-  }): Promise<ConversationReply> {
+  async send(
+    input: TurnInput & {
+      householdId: string;
+      memberId: string;
+      conversationId?: string;
+    },
+  ): Promise<ConversationReply> {
     const call = input.conversationId
       ? await this.#open({ ...input, conversationId: input.conversationId })
       : await this.#start(input);
     return this.#deps.calls.turn(call, async (turn) => {
       const session = this.#sessions.take(call.id, turn.number) ?? (await this.#resume(turn));
-      const result = await session.turn({ text: input.text, onTextDelta: input.onTextDelta, signal: input.signal });
+      const { text, signal, onTextDelta, onMessage } = input;
+      const result = await session.turn({ text, signal, onTextDelta, onMessage });
       this.#sessions.put(call.id, session, turn.number);
       return { conversationId: call.id, ...result };
     });

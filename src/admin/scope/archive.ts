@@ -87,14 +87,17 @@ export class Archive extends ScopedRepository {
   }
 
   /** Hybrid (full-text + vector) search, ranked exactly as the agent's archival search. */
-  async searchPassages(input: { householdId: string } & PassageSearchQuery): Promise<Page<PassageHitOut>> {
-    const { householdId, memberId, q, tags, from, to, limit, cursor } = input;
+  async searchPassages(
+    input: { householdId: string; tagMatch?: 'any' | 'all' } & PassageSearchQuery,
+  ): Promise<Page<PassageHitOut>> {
+    const { householdId, memberId, q, tags, tagMatch, from, to, limit, cursor } = input;
     await this.#require(householdId, memberId);
     const result = await this.memory.searchPassages({
       householdId,
       ...(memberId ? { memberId } : {}),
       query: q,
       ...(tags ? { tags } : {}),
+      ...(tagMatch ? { tagMatch } : {}),
       ...timeRange(from, to),
       limit,
       page: cursor ?? 1,
