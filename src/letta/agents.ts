@@ -9,16 +9,22 @@ import type { z } from 'zod';
 import type { Scope } from '../admin/index.js';
 import { blockCreateSchema } from '../admin/memory-schemas.js';
 import type { PrismaClient } from '../db/index.js';
-import { NotFoundError, ValidationError } from '../errors.js';
-import { CALLER_BLOCK, DEFAULT_BASE_INSTRUCTIONS, HOUSEHOLD_DEFAULT_BLOCKS, MEMORY_LIMITS } from '../memory/index.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import {
+  CALLER_BLOCK,
+  DEFAULT_BASE_INSTRUCTIONS,
+  EMBEDDING_DIMENSIONS,
+  HOUSEHOLD_DEFAULT_BLOCKS,
+  MEMORY_LIMITS,
+} from '../memory/index.js';
 import type { AgentCreate, AgentUpdate, blockInput } from './schemas.js';
 import type { ToolCatalog } from './tools.js';
 import { cursorOf, type ListQuery, lettaId, pageOf } from './wire.js';
 
 /** The name of the member an agent is created with: whoever talks to it through Letta's API. */
-export const MAIN_MEMBER_NAME = 'Main contact';
+const MAIN_MEMBER_NAME = 'Main contact';
 /** Letta's label for the block about the user, which is Hearth's per-member `caller` block. */
-const HUMAN = 'human';
+export const HUMAN = 'human';
 const CALLER = 'caller';
 const PROVIDER = 'openai';
 
@@ -41,7 +47,7 @@ type Block = Awaited<ReturnType<Scope['blocks']['get']>>;
 export type AgentBlockRef = { householdId: string; memberId: string | null; label: string };
 
 /** A block as Letta's client reads it; a member's caller block is `human`. */
-export function blockView(
+export function lettaBlock(
   block: Block,
   label = block.memberId !== null && block.label === CALLER ? HUMAN : block.label,
 ) {
@@ -63,7 +69,7 @@ export function blockView(
   };
 }
 
-export type BlockView = ReturnType<typeof blockView>;
+export type LettaBlock = ReturnType<typeof lettaBlock>;
 
 /** The agents of the acting key's organization. */
 export class LettaAgents {
@@ -109,7 +115,13 @@ export class LettaAgents {
       for (const blockId of input.block_ids ?? [])
         await this.#scope.blocks.attach({ householdId: household.id, blockId });
     } catch (error) {
-      await this.#scope.households.delete({ householdId: household.id });
+      // The household is new and nobody else knows it: taking it back undoes the whole create.
+      await this.#scope.households.delete({ householdId: household.id }).catch((cleanup: unknown) => {
+        throw new AggregateError(
+          [error, cleanup],
+          `Creating the agent failed, and so did removing household ${household.id}.`,
+        );
+      });
       throw error;
     }
     return this.get(household.id);
@@ -181,8 +193,21 @@ export class LettaAgents {
     return this.get(householdId);
   }
 
-  /** Erases the household and everything of it, as the admin API's delete does. */
+  /**
+   * Erases the household and everything of it, as the admin API's delete does. Its blocks go
+   * with it, so a block of it that other agents use must be detached from them first.
+   */
   async delete(householdId: string): Promise<void> {
+    const shared = await this.#scope.blocks.list({ owner: { householdId, memberId: null }, limit: 200 });
+    const own = shared.data.filter((block) => block.householdId === householdId);
+    const seenBy = await this.#scope.blocks.households({ blockIds: own.map((block) => block.id) });
+    const used = own.filter((block) => (seenBy.get(block.id) ?? []).length > 1);
+    if (used.length > 0) {
+      throw new ConflictError(
+        `Agent ${lettaId('agent', householdId)} has blocks other agents use: ` +
+          `${used.map((block) => `"${block.label}" (${lettaId('block', block.id)})`).join(', ')}. Detach them first.`,
+      );
+    }
     await this.#scope.households.delete({ householdId });
   }
 
@@ -197,13 +222,13 @@ export class LettaAgents {
   }
 
   /** The agent's blocks as Letta shows them: shared and attached ones, and its main member's (caller as `human`). */
-  async blocks(householdId: string): Promise<BlockView[]> {
+  async blocks(householdId: string): Promise<LettaBlock[]> {
     const main = await this.mainMember(householdId);
     const shared = await this.#scope.blocks.list({ owner: { householdId, memberId: null }, limit: 200 });
     const own = main
       ? await this.#scope.blocks.list({ owner: { householdId, memberId: main }, limit: 200 })
       : undefined;
-    return [...shared.data.map((block) => blockView(block)), ...(own?.data ?? []).map((block) => blockView(block))];
+    return [...shared.data.map((block) => lettaBlock(block)), ...(own?.data ?? []).map((block) => lettaBlock(block))];
   }
 
   /** Which Hearth block a Letta label names on this agent. */
@@ -238,7 +263,7 @@ export class LettaAgents {
     });
   }
 
-  #view(household: Household, blocks: BlockView[], members: { id: string }[]) {
+  #view(household: Household, blocks: LettaBlock[], members: { id: string }[]) {
     const { catalog, embedding, defaultModel, contextWindow } = this.#deps;
     const settings = household.agentSettings;
     const model = settings.model ?? defaultModel;
@@ -263,7 +288,7 @@ export class LettaAgents {
       embedding_config: {
         embedding_model: embedding.model,
         embedding_endpoint_type: embedding.endpointType === 'openai' ? 'openai' : 'hugging-face',
-        embedding_dim: 512,
+        embedding_dim: EMBEDDING_DIMENSIONS,
         handle: embeddingHandle,
       },
       memory: { blocks, file_blocks: [], prompt_template: null },
@@ -278,8 +303,6 @@ export class LettaAgents {
     };
   }
 }
-
-export type AgentState = Awaited<ReturnType<LettaAgents['get']>>;
 
 /** A Letta model handle as Hearth's household model; Hearth talks to one OpenAI-compatible server. */
 function modelOf(handle: string | undefined): string | undefined {

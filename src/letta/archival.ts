@@ -5,7 +5,8 @@
  */
 import type { Scope } from '../admin/index.js';
 import type { PrismaClient } from '../db/index.js';
-import { lettaId } from './wire.js';
+import { EMBEDDING_DIMENSIONS } from '../memory/index.js';
+import { cursorOf, lettaId, pageOf } from './wire.js';
 
 type Passage = { id: string; householdId: string; text: string; tags: string[]; createdAt: Date | string };
 
@@ -19,7 +20,7 @@ function passageView(passage: Passage, embedding: { model: string }) {
     agent_id: lettaId('agent', passage.householdId),
     archive_id: null,
     embedding: null,
-    embedding_config: { embedding_model: embedding.model, embedding_dim: 512 },
+    embedding_config: { embedding_model: embedding.model, embedding_dim: EMBEDDING_DIMENSIONS },
     metadata: {},
   };
 }
@@ -56,30 +57,25 @@ export class LettaArchival {
   }) {
     const organizationId = this.#scope.principal.organizationId;
     await this.#scope.households.get({ householdId: input.householdId });
-    const where = { organizationId, householdId: input.householdId };
-    const at = async (id: string | undefined) =>
-      id === undefined
-        ? undefined
-        : ((await this.#prisma.passage.findFirst({ where: { ...where, id }, select: { id: true, createdAt: true } })) ??
-          undefined);
-    const [after, before] = await Promise.all([at(input.after), at(input.before)]);
-    const rows = await this.#prisma.passage.findMany({
+    const owned = { organizationId, householdId: input.householdId };
+    const query = { ...input, order: input.ascending ? ('asc' as const) : ('desc' as const) };
+    const cursor = await cursorOf(
+      query,
+      (id) => this.#prisma.passage.findFirst({ where: { ...owned, id }, select: { id: true, createdAt: true } }),
+      'passage',
+    );
+    const page = pageOf(query, cursor);
+    const found = await this.#prisma.passage.findMany({
       where: {
-        ...where,
+        ...owned,
         ...(input.search ? { text: { contains: input.search, mode: 'insensitive' as const } } : {}),
-        AND: [
-          after
-            ? { OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }] }
-            : {},
-          before
-            ? { OR: [{ createdAt: { lt: before.createdAt } }, { createdAt: before.createdAt, id: { lt: before.id } }] }
-            : {},
-        ],
+        ...page.where,
       },
-      orderBy: input.ascending ? [{ createdAt: 'asc' }, { id: 'asc' }] : [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: input.limit,
+      orderBy: page.orderBy,
+      take: page.take,
       select: { id: true, householdId: true, text: true, tags: true, createdAt: true },
     });
+    const rows = page.arrange(found);
     return rows.map((row) => passageView(row, this.#embedding));
   }
 

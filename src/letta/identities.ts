@@ -5,14 +5,14 @@
  */
 import { z } from 'zod';
 import type { Scope } from '../admin/index.js';
-import { e164 } from '../admin/schemas.js';
+import { e164, storedText } from '../admin/schemas.js';
 import type { PrismaClient } from '../db/index.js';
 import { NotFoundError } from '../errors.js';
-import { idOf, lettaId } from './wire.js';
+import { cursorOf, idOf, lettaId, listQuery, pageOf } from './wire.js';
 
 export const identityCreate = z.strictObject({
   identifier_key: e164.describe("The member's phone number, which identifies them when they call"),
-  name: z.string().trim().min(1).max(200),
+  name: storedText().trim().min(1).max(200),
   identity_type: z.literal('user', { message: 'Hearth identities are people: send "user"' }).default('user'),
   agent_ids: z
     .array(idOf('agent'))
@@ -20,11 +20,10 @@ export const identityCreate = z.strictObject({
 });
 
 export const identityListQuery = z.strictObject({
+  ...listQuery('identity', { limit: 50, order: 'asc' }),
   agent_id: idOf('agent').optional(),
-  name: z.string().max(200).optional(),
-  identifier_key: z.string().max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(50),
-  after: idOf('identity').optional(),
+  name: storedText().max(200).optional(),
+  identifier_key: storedText().max(200).optional(),
 });
 
 type MemberRow = { id: string; householdId: string; name: string; phone: string | null };
@@ -56,9 +55,8 @@ export class LettaIdentities {
 
   /** Adds a member (with their own caller block) to the one agent named. */
   async create(input: z.output<typeof identityCreate>) {
-    const [householdId] = input.agent_ids as [string];
     const member = await this.#scope.members.create({
-      householdId,
+      householdId: String(input.agent_ids[0]),
       member: { name: input.name, phone: input.identifier_key },
     });
     return identityView(member);
@@ -67,22 +65,21 @@ export class LettaIdentities {
   /** Members by creation, filtered by agent, name or phone number. */
   async list(input: z.output<typeof identityListQuery>) {
     const organizationId = this.#scope.principal.organizationId;
-    const after = input.after ? await this.#find(input.after) : undefined;
+    const cursor = await cursorOf(input, (id) => this.#find(id).catch(() => null), 'identity');
+    const page = pageOf(input, cursor);
     const rows = await this.#prisma.member.findMany({
       where: {
         organizationId,
         ...(input.agent_id ? { householdId: input.agent_id } : {}),
         ...(input.name ? { name: input.name } : {}),
         ...(input.identifier_key ? { phone: input.identifier_key } : {}),
-        ...(after
-          ? { OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }] }
-          : {}),
+        ...page.where,
       },
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-      take: input.limit,
+      orderBy: page.orderBy,
+      take: page.take,
       select: MEMBER_COLUMNS,
     });
-    return rows.map(identityView);
+    return page.arrange(rows).map(identityView);
   }
 
   async get(memberId: string) {

@@ -158,12 +158,15 @@ export class LettaMessages {
     });
     const names = (tool: string) => catalog.displayName(input.chosenTools, tool);
     return page.arrange(rows).flatMap((row) => {
-      const tool = row.role === 'tool' && {
-        name: row.toolName ?? 'unknown',
-        arguments: typeof row.toolArgs === 'string' ? row.toolArgs : JSON.stringify(row.toolArgs ?? {}),
-        callId: row.toolCallId ?? row.id,
-      };
-      const messages = lettaMessages({ ...row, tool: tool || undefined }, names);
+      const tool =
+        row.role === 'tool'
+          ? {
+              name: row.toolName ?? 'unknown',
+              arguments: typeof row.toolArgs === 'string' ? row.toolArgs : JSON.stringify(row.toolArgs ?? {}),
+              callId: row.toolCallId ?? row.id,
+            }
+          : undefined;
+      const messages = lettaMessages({ ...row, tool }, names);
       // A page read newest first shows a tool's return before its call, as the rows' order would.
       return input.order === 'desc' ? messages.reverse() : messages;
     });

@@ -7,11 +7,12 @@
 import express from 'express';
 import { z } from 'zod';
 import type { ApiAccess, Scope } from '../admin/index.js';
+import { storedText } from '../admin/schemas.js';
 import type { TextChannel } from '../calls/index.js';
 import type { PrismaClient } from '../db/index.js';
-import { NotFoundError, NotImplementedError } from '../errors.js';
+import { ConflictError, NotFoundError, NotImplementedError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { type AgentDeps, blockFields, blockView, LettaAgents } from './agents.js';
+import { type AgentDeps, blockFields, HUMAN, LettaAgents, lettaBlock } from './agents.js';
 import { LettaArchival } from './archival.js';
 import { identityCreate, identityListQuery, LettaIdentities } from './identities.js';
 import { LettaMessages, textOf } from './messages.js';
@@ -20,6 +21,7 @@ import {
   agentCreate,
   agentListQuery,
   agentParams,
+  agentToolListQuery,
   agentUpdate,
   blockChanges,
   blockInput,
@@ -33,7 +35,7 @@ import {
   toolListQuery,
 } from './schemas.js';
 import { ToolCatalog } from './tools.js';
-import { idOf, lettaErrors, lettaRoute } from './wire.js';
+import { idOf, lettaErrors, lettaId, lettaRoute, pageInMemory } from './wire.js';
 
 export interface LettaRouterOptions {
   prisma: PrismaClient;
@@ -69,11 +71,11 @@ const UNSUPPORTED: readonly { paths: string[]; feature: string }[] = [
   },
 ];
 
-/** Path prefixes the Letta API answers, so an unknown route under them gets Letta's 404. */
-const LETTA_PREFIXES = ['/v1/agents', '/v1/blocks', '/v1/tools', '/v1/identities', '/v1/health'];
+/** Path prefixes the Letta API answers behind an API key; an unknown route under them gets Letta's 404. */
+const LETTA_PREFIXES = ['/v1/agents', '/v1/blocks', '/v1/tools', '/v1/identities'];
 
 const blockParams = z.strictObject({ blockId: idOf('block') });
-const agentBlockParams = agentParams.extend({ label: z.string().max(100) });
+const agentBlockParams = agentParams.extend({ label: storedText().max(100) });
 const agentBlockIdParams = agentParams.extend({ blockId: idOf('block') });
 const passageParams = agentParams.extend({ passageId: idOf('passage') });
 const toolParams = z.strictObject({ toolId: idOf('tool') });
@@ -92,9 +94,9 @@ export function createLettaRouter(options: LettaRouterOptions): express.Router {
   const archival = (req: express.Request) => new LettaArchival(deps, scopeOf(req));
 
   const router = express.Router();
-  router.use(LETTA_PREFIXES, ...access.guard);
-
+  // Unauthenticated, as on Letta's server: a load balancer's check.
   router.get('/v1/health', lettaRoute({ handler: async () => ({ version: 'hearth', status: 'ok' }) }));
+  router.use(LETTA_PREFIXES, ...access.guard);
 
   // ---------------------------------------------------------------- agents
   router.post('/v1/agents', lettaRoute({ body: agentCreate, handler: ({ req, body }) => agents(req).create(body) }));
@@ -147,15 +149,7 @@ export function createLettaRouter(options: LettaRouterOptions): express.Router {
     lettaRoute({
       params: agentParams,
       query: agentBlockListQuery,
-      handler: async ({ req, params, query }) => {
-        const blocks = await agents(req).blocks(params.agentId);
-        const ordered = query.order === 'asc' ? blocks : blocks.reverse();
-        const at = (id: string | undefined) =>
-          id === undefined ? -1 : ordered.findIndex((b) => b.id === `block-${id}`);
-        const after = at(query.after);
-        const before = query.before === undefined ? ordered.length : at(query.before);
-        return ordered.slice(after + 1, before < 0 ? ordered.length : before).slice(0, query.limit);
-      },
+      handler: async ({ req, params, query }) => pageInMemory(await agents(req).blocks(params.agentId), query, 'block'),
     }),
   );
   for (const [action, attach] of [
@@ -169,6 +163,11 @@ export function createLettaRouter(options: LettaRouterOptions): express.Router {
         handler: async ({ req, params }) => {
           const scope = scopeOf(req);
           const target = { householdId: params.agentId, blockId: params.blockId };
+          if (attach && (await scope.blocks.byId(params)).label === HUMAN) {
+            throw new ConflictError(
+              `A block labelled "${HUMAN}" cannot be attached: an agent's "${HUMAN}" is its main member's.`,
+            );
+          }
           if (attach) await scope.blocks.attach(target);
           else await scope.blocks.detach(target);
           return agents(req).get(params.agentId);
@@ -182,7 +181,7 @@ export function createLettaRouter(options: LettaRouterOptions): express.Router {
       params: agentBlockParams,
       handler: async ({ req, params }) => {
         const { label, ...owner } = await agents(req).blockRef(params.agentId, params.label);
-        return blockView(await scopeOf(req).blocks.get({ owner, label }), params.label);
+        return lettaBlock(await scopeOf(req).blocks.get({ owner, label }), params.label);
       },
     }),
   );
@@ -197,7 +196,7 @@ export function createLettaRouter(options: LettaRouterOptions): express.Router {
           throw new NotImplementedError('Renaming a block is not supported: create a block with the new label.');
         }
         const block = await scopeOf(req).blocks.update({ owner, label, changes: blockFields(body) });
-        return blockView(block, params.label);
+        return lettaBlock(block, params.label);
       },
     }),
   );
@@ -207,8 +206,16 @@ export function createLettaRouter(options: LettaRouterOptions): express.Router {
     '/v1/blocks',
     lettaRoute({
       body: blockInput,
-      handler: async ({ req, body }) =>
-        blockView(await scopeOf(req).blocks.createStandalone({ block: { label: body.label, ...blockFields(body) } })),
+      handler: async ({ req, body }) => {
+        if (body.label === HUMAN) {
+          throw new ValidationError(
+            `label: "${HUMAN}" is each agent's own block (its main member's); choose another label.`,
+          );
+        }
+        return lettaBlock(
+          await scopeOf(req).blocks.createStandalone({ block: { label: body.label, ...blockFields(body) } }),
+        );
+      },
     }),
   );
   router.get(
@@ -216,14 +223,14 @@ export function createLettaRouter(options: LettaRouterOptions): express.Router {
     lettaRoute({
       query: blockListQuery,
       handler: async ({ req, query }) =>
-        (await scopeOf(req).blocks.listOrganization(query)).map((block) => blockView(block)),
+        (await scopeOf(req).blocks.listOrganization(query)).map((block) => lettaBlock(block)),
     }),
   );
   router.get(
     '/v1/blocks/:blockId',
     lettaRoute({
       params: blockParams,
-      handler: async ({ req, params }) => blockView(await scopeOf(req).blocks.byId(params)),
+      handler: async ({ req, params }) => lettaBlock(await scopeOf(req).blocks.byId(params)),
     }),
   );
   router.patch(
@@ -238,7 +245,7 @@ export function createLettaRouter(options: LettaRouterOptions): express.Router {
             throw new NotImplementedError('Renaming a block is not supported: create a block with the new label.');
           }
         }
-        return blockView(await scopeOf(req).blocks.updateById({ ...params, changes: blockFields(body) }));
+        return lettaBlock(await scopeOf(req).blocks.updateById({ ...params, changes: blockFields(body) }));
       },
     }),
   );
@@ -253,22 +260,21 @@ export function createLettaRouter(options: LettaRouterOptions): express.Router {
       params: agentParams,
       body: messageCreate,
       handler: async ({ req, res, params, body }) => {
-        const agent = await agents(req).get(params.agentId);
+        const scope = scopeOf(req);
+        const household = await scope.households.get({ householdId: params.agentId });
         const { text, senderId } = textOf(body);
-        const memberId = senderId ?? (await agents(req).mainMember(params.agentId));
+        const memberId = senderId ?? (await new LettaAgents(deps, scope).mainMember(params.agentId));
         if (!memberId) {
           throw new NotFoundError(
-            `Agent ${agent.id} has no identities to speak as. Add a member with POST /v1/households/${params.agentId}/members.`,
+            `Agent ${lettaId('agent', household.id)} has no identities to speak as: create one with POST /v1/identities/.`,
           );
         }
-        const chosen =
-          (await scopeOf(req).households.get({ householdId: params.agentId })).agentSettings.letta?.tools ?? [];
         const turn = {
-          organizationId: scopeOf(req).principal.organizationId,
-          householdId: params.agentId,
+          organizationId: scope.principal.organizationId,
+          householdId: household.id,
           memberId,
           text,
-          chosenTools: chosen,
+          chosenTools: household.agentSettings.letta?.tools ?? [],
           types: body.include_return_message_types,
         };
         if (forceStream || body.streaming) {
@@ -346,11 +352,11 @@ export function createLettaRouter(options: LettaRouterOptions): express.Router {
       query: toolListQuery,
       handler: async ({ query }) => {
         const names = new Set([...(query.names ?? []), ...(query.name ? [query.name] : [])]);
-        let tools = catalog.all().filter((tool) => names.size === 0 || names.has(tool.name));
-        if (query.search) tools = tools.filter((tool) => tool.name.includes(query.search ?? ''));
-        if (query.order === 'desc') tools.reverse();
-        const start = query.after ? tools.findIndex((tool) => tool.id === `tool-${query.after}`) + 1 : 0;
-        return tools.slice(start, start + query.limit);
+        const tools = catalog
+          .all()
+          .filter((tool) => names.size === 0 || names.has(tool.name))
+          .filter((tool) => tool.name.includes(query.search ?? ''));
+        return pageInMemory(tools, query, 'tool');
       },
     }),
   );
@@ -360,7 +366,7 @@ export function createLettaRouter(options: LettaRouterOptions): express.Router {
       params: toolParams,
       handler: async ({ params }) => {
         const tool = catalog.byId(params.toolId);
-        if (!tool) throw new NotFoundError(`No tool tool-${params.toolId}; list them with GET /v1/tools/.`);
+        if (!tool) throw new NotFoundError(`No tool ${lettaId('tool', params.toolId)}; list them with GET /v1/tools/.`);
         return tool;
       },
     }),
@@ -377,7 +383,9 @@ export function createLettaRouter(options: LettaRouterOptions): express.Router {
     '/v1/agents/:agentId/tools',
     lettaRoute({
       params: agentParams,
-      handler: async ({ req, params }) => (await agents(req).get(params.agentId)).tools,
+      query: agentToolListQuery,
+      handler: async ({ req, params, query }) =>
+        pageInMemory((await agents(req).get(params.agentId)).tools, query, 'tool'),
     }),
   );
   for (const [action, attach] of [
@@ -417,16 +425,22 @@ export function createLettaRouter(options: LettaRouterOptions): express.Router {
       params: identityParams,
       handler: async ({ req, params }) => {
         const agent = await agents(req).get(params.agentId);
-        if (!agent.identity_ids.includes(`identity-${params.identityId}`)) {
+        if (!agent.identity_ids.includes(lettaId('identity', params.identityId))) {
           throw new NotFoundError(
-            `No identity identity-${params.identityId} on agent ${agent.id}: an identity is a member of one household. ` +
-              `Add members with POST /v1/households/${params.agentId}/members.`,
+            `No identity ${lettaId('identity', params.identityId)} on agent ${agent.id}: an identity is a member of ` +
+              'one household, and attaching cannot move it. Create it for this agent with POST /v1/identities/.',
           );
         }
         return agent;
       },
     }),
   );
+  router.patch('/v1/agents/:agentId/identities/detach/:identityId', () => {
+    throw new NotImplementedError(
+      'Detaching an identity is not supported: an identity is a member of one household. ' +
+        'Delete it with DELETE /v1/identities/{identity_id}, which erases the member.',
+    );
+  });
 
   for (const { paths, feature } of UNSUPPORTED) {
     router.all(
@@ -442,6 +456,7 @@ export function createLettaRouter(options: LettaRouterOptions): express.Router {
       throw new NotFoundError(`No route ${req.method} ${req.path} in Hearth's Letta-compatible API.`);
     },
   );
-  router.use(LETTA_PREFIXES, lettaErrors);
+  // Only errors raised in this router reach it: the admin API keeps its own error shape.
+  router.use(lettaErrors);
   return router;
 }

@@ -4,16 +4,16 @@
  * than a setting silently dropped.
  */
 import { z } from 'zod';
-import { timeZone } from '../admin/schemas.js';
+import { storedText, timeZone } from '../admin/schemas.js';
 import { MEMORY_LIMITS } from '../memory/index.js';
 import { idOf, listQuery, queryFlag, repeated } from './wire.js';
 
-const text = (max: number) => z.string().max(max);
+const text = (max: number) => storedText().max(max);
 const tags = z.array(text(100)).max(50);
 /** Flat key-value data, as Hearth stores it with the household. */
 const metadata = z.record(
-  z.string().max(100),
-  z.union([z.string().max(1000), z.number(), z.boolean(), z.null()], {
+  storedText().max(100),
+  z.union([storedText().max(1000), z.number(), z.boolean(), z.null()], {
     message: 'metadata values must be strings, numbers, booleans or null',
   }),
 );
@@ -24,16 +24,22 @@ const handle = z
   .max(200)
   .regex(/^[\w.-]+\/\S+$/, 'must be a handle "provider/model", e.g. "openai/gpt-5"');
 
-/** A core-memory block as `memory_blocks` and `POST /v1/blocks/` give it. */
-export const blockInput = z.strictObject({
+/** A core-memory block's fields as Letta names them; Hearth's own limits are checked on the way in. */
+const blockFields = z.strictObject({
   label: text(100),
-  value: text(100_000).default(''),
-  limit: z.number().int().optional(),
-  description: text(2000).optional(),
-  read_only: z.boolean().optional(),
+  value: text(100_000),
+  limit: z.number().int(),
+  description: text(2000),
+  read_only: z.boolean(),
 });
 
-export const blockChanges = blockInput.partial().refine((changes) => Object.keys(changes).length > 0, {
+/** A block as `memory_blocks` and `POST /v1/blocks/` give it: a label, and the rest optional. */
+export const blockInput = blockFields
+  .partial()
+  .extend({ label: blockFields.shape.label, value: text(100_000).default('') });
+
+/** What a block update may change; a field left out stays as it is. */
+export const blockChanges = blockFields.partial().refine((changes) => Object.keys(changes).length > 0, {
   message: 'send at least one of label, value, limit, description, read_only',
 });
 
@@ -48,7 +54,7 @@ const agentFields = z
     tool_ids: z.array(idOf('tool')).max(50),
     tags,
     system: text(4000),
-    agent_type: z.string().max(100),
+    agent_type: storedText().max(100),
     metadata,
     timezone: timeZone,
   })
@@ -75,31 +81,33 @@ export type AgentUpdate = z.output<typeof agentFields>;
 
 export const agentListQuery = z.strictObject({
   ...listQuery('agent', { limit: 50, order: 'desc' }),
-  name: z.string().max(200).optional(),
-  tags: repeated(z.string().max(100)).optional(),
+  name: storedText().max(200).optional(),
+  tags: repeated(storedText().max(100)).optional(),
   match_all_tags: queryFlag.optional(),
-  include: repeated(z.string().max(100)).optional(),
+  include: repeated(storedText().max(100)).optional(),
 });
 
-export const includeQuery = z.strictObject({ include: repeated(z.string().max(100)).optional() });
+export const includeQuery = z.strictObject({ include: repeated(storedText().max(100)).optional() });
 
 export const blockListQuery = z.strictObject({
   ...listQuery('block', { limit: 50, order: 'desc' }),
-  label: z.string().max(100).optional(),
+  label: storedText().max(100).optional(),
 });
 
 export const agentBlockListQuery = z.strictObject({ ...listQuery('block', { limit: 50, order: 'asc' }) });
 
-const textPart = z.strictObject({ type: z.literal('text'), text: z.string() });
-const content = z.union([z.string(), z.array(textPart).min(1)], {
+export const agentToolListQuery = z.strictObject({ ...listQuery('tool', { limit: 10, order: 'asc' }) });
+
+const textPart = z.strictObject({ type: z.literal('text'), text: storedText() });
+const content = z.union([storedText(), z.array(textPart).min(1)], {
   message: 'must be text, or a list of {"type": "text", "text": …} parts (Hearth takes text only)',
 });
 
 const messageInput = z.strictObject({
   role: z.literal('user', { message: "Hearth takes the user's messages; the agent writes its own" }),
   content,
-  name: z.string().max(200).optional(),
-  otid: z.string().max(200).optional(),
+  name: storedText().max(200).optional(),
+  otid: storedText().max(200).optional(),
   sender_id: idOf('identity').optional(),
   type: z.literal('message').optional(),
 });
@@ -112,7 +120,7 @@ export const messageCreate = z
     stream_tokens: z.boolean().optional(),
     include_pings: z.boolean().optional(),
     use_assistant_message: z.literal(true).optional(),
-    include_return_message_types: z.array(z.string().max(50)).max(20).optional(),
+    include_return_message_types: z.array(storedText().max(50)).max(20).optional(),
   })
   .refine((body) => (body.messages === undefined) !== (body.input === undefined), {
     message: 'send either messages or input, not both and not neither',
@@ -121,13 +129,13 @@ export const messageCreate = z
 export type MessageCreate = z.output<typeof messageCreate>;
 
 export const messageListQuery = z.strictObject({
-  ...listQuery('message', { limit: 100, order: 'desc' }),
+  ...listQuery('message', { limit: 100, order: 'desc', max: 1000 }),
   use_assistant_message: queryFlag.optional(),
   include_err: queryFlag.optional(),
 });
 
 export const passageCreate = z.strictObject({
-  text: z.string().trim().min(1).max(MEMORY_LIMITS.passageTextMaxLength),
+  text: storedText().trim().min(1).max(MEMORY_LIMITS.passageTextMaxLength),
   tags: tags.optional(),
 });
 
@@ -136,12 +144,12 @@ export const passageListQuery = z.strictObject({
   before: idOf('passage').optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   ascending: queryFlag.default(true),
-  search: z.string().max(1000).optional(),
+  search: storedText().max(1000).optional(),
 });
 
 export const passageSearchQuery = z.strictObject({
-  query: z.string().trim().min(1).max(1000),
-  tags: repeated(z.string().max(100)).optional(),
+  query: storedText().trim().min(1).max(1000),
+  tags: repeated(storedText().max(100)).optional(),
   tag_match_mode: z.enum(['any', 'all']).default('any'),
   top_k: z.coerce.number().int().min(1).max(50).default(10),
   start_datetime: z.coerce.date().optional(),
@@ -150,9 +158,9 @@ export const passageSearchQuery = z.strictObject({
 
 export const toolListQuery = z.strictObject({
   ...listQuery('tool', { limit: 50, order: 'asc' }),
-  name: z.string().max(100).optional(),
-  names: repeated(z.string().max(100)).optional(),
-  search: z.string().max(100).optional(),
+  name: storedText().max(100).optional(),
+  names: repeated(storedText().max(100)).optional(),
+  search: storedText().max(100).optional(),
 });
 
 export const agentParams = z.strictObject({ agentId: idOf('agent') });

@@ -39,11 +39,16 @@ export function repeated<T extends z.ZodType>(item: T) {
 export const queryFlag = z.enum(['true', 'false']).transform((value) => value === 'true');
 
 /** The cursor fields every Letta list takes. */
-export function listQuery<K extends IdKind>(kind: K, defaults: { limit: number; order: 'asc' | 'desc' }) {
+export function listQuery<K extends IdKind>(kind: K, defaults: { limit: number; order: 'asc' | 'desc'; max?: number }) {
   return {
     before: idOf(kind).optional(),
     after: idOf(kind).optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(defaults.limit),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(defaults.max ?? 100)
+      .default(defaults.limit),
     order: z.enum(['asc', 'desc']).default(defaults.order),
     order_by: z.literal('created_at').optional(),
   };
@@ -73,6 +78,25 @@ export function pageOf(query: ListQuery, cursor: Position | undefined) {
     /** Puts a page read backwards into the list's order. */
     arrange: <T>(rows: T[]): T[] => (backwards ? rows.reverse() : rows),
   };
+}
+
+/**
+ * One page of a list held in memory (tools, an agent's blocks), in the query's order, after or
+ * before the item with the cursor's id; `NotFoundError` when the cursor names no item of it.
+ */
+export function pageInMemory<T extends { id: string }>(items: T[], query: ListQuery, kind: IdKind): T[] {
+  const ordered = query.order === 'asc' ? [...items] : [...items].reverse();
+  const cursor = query.before ?? query.after;
+  if (cursor === undefined) return ordered.slice(0, query.limit);
+  const at = ordered.findIndex((item) => item.id === lettaId(kind, cursor));
+  if (at === -1) {
+    throw new NotFoundError(
+      `The cursor names no ${kind} of this list: ${lettaId(kind, cursor)}. Start again without it.`,
+    );
+  }
+  return query.before === undefined
+    ? ordered.slice(at + 1, at + 1 + query.limit)
+    : ordered.slice(Math.max(0, at - query.limit), at);
 }
 
 /** The cursor a list query names, if any; `NotFoundError` when it names nothing in the list. */
@@ -151,8 +175,12 @@ function hasBody(req: express.Request): boolean {
   return !(body === undefined || (typeof body === 'object' && body !== null && Object.keys(body).length === 0));
 }
 
-/** Statuses a retry may fix; everything else tells Letta's client not to resend (it would repeat a turn). */
-const RETRYABLE = new Set([408, 429, 502, 503, 504]);
+/**
+ * Statuses a retry fixes without doing anything twice: the request was refused before it ran.
+ * Anything else tells Letta's client not to resend: a message's turn may have started (its text
+ * is in recall), and a second one would repeat it.
+ */
+const RETRYABLE = new Set([408, 429]);
 
 /** Errors as Letta's server writes them: `{ "detail": "…" }`. */
 export const lettaErrors = errorResponder((error, res) => {

@@ -218,9 +218,17 @@ describe('an agent through its life', () => {
     await expect(
       client.agents.blocks.update('human', { agent_id: agent.id, value: 'x'.repeat(501) }),
     ).rejects.toBeInstanceOf(BadRequestError);
+    // A change that leaves the value out leaves it as it was.
+    expect(await client.agents.blocks.update('routines', { agent_id: agent.id, limit: 600 })).toMatchObject({
+      value: 'Lunch at noon.\nWalk at four.',
+      limit: 600,
+    });
     const blocks = [];
     for await (const block of client.agents.blocks.list(agent.id, { limit: 2 })) blocks.push(block.label);
     expect(blocks).toEqual(['persona', 'household', 'routines', 'human']);
+    const tools = [];
+    for await (const tool of client.agents.tools.list(agent.id, { limit: 3 })) tools.push(tool.name);
+    expect(tools).toHaveLength(8); // six memory tools, escalate and lookup_account
 
     // A standalone block shared by two agents: an edit shows in both.
     const shared = await client.blocks.create({ label: 'care_team', value: 'Nurse Bisi visits Mondays.' });
@@ -237,6 +245,12 @@ describe('an agent through its life', () => {
         value: 'Nurse Bisi visits Mondays and Thursdays.',
       });
     }
+    // An agent whose own block another agent uses is not deleted under it.
+    const routines = await client.agents.blocks.retrieve('routines', { agent_id: agent.id });
+    await client.agents.blocks.attach(String(routines.id), { agent_id: second.id });
+    const inUse = await failure(client.agents.delete(agent.id));
+    expect([inUse.status, JSON.stringify(inUse.error)]).toEqual([409, expect.stringContaining('Detach them first')]);
+    await client.agents.blocks.detach(String(routines.id), { agent_id: second.id });
     const detached = await client.agents.blocks.detach(shared.id, { agent_id: second.id });
     expect(detached.memory.blocks.map((b) => b.label)).not.toContain('care_team');
     expect((await client.blocks.retrieve(shared.id)).value).toBe('Nurse Bisi visits Mondays and Thursdays.');
@@ -389,10 +403,14 @@ describe('bad input', () => {
       [() => client.agents.retrieve('not-an-agent'), 400, 'agent-<uuid>'],
       [() => client.tools.create({ source_code: 'def f(): pass' }), 501, 'Custom tools are not supported'],
       [() => client.templates.create({ type: 'agent', agent_id: 'agent-x' }), 501, 'Templates are not supported'],
+      [() => client.blocks.create({ label: 'human', value: 'x' }), 400, "each agent's own block"],
+      [() => client.agents.create({ name: 'Nul\u0000' }), 400, 'NUL'],
     ];
     for (const [call, status, words] of cases) {
       const error = await failure(call());
       expect([error.status, JSON.stringify(error.error)]).toEqual([status, expect.stringContaining(words)]);
+      expect(error.error).toEqual({ detail: expect.any(String) });
+      expect(error.headers?.get('x-should-retry')).toBe('false');
     }
     // Nothing half-written: the failed creates left no household behind.
     expect(await households()).toBe(before);

@@ -107,6 +107,11 @@ export class Blocks extends ScopedRepository {
     return (backwards ? blocks.reverse() : blocks).map(blockView);
   }
 
+  /** For each block of the organization named, the households that see it: its own first, then those it is attached to. */
+  async households(input: { blockIds: string[] }): Promise<Map<string, string[]>> {
+    return this.memory.blockHouseholds({ organizationId: this.organizationId, blockIds: input.blockIds });
+  }
+
   /** Creates a block of the organization that belongs to no household until attached to one. */
   async createStandalone(input: { block: BlockCreate }): Promise<BlockOut> {
     const block = await this.memory.createBlock({
