@@ -36,7 +36,7 @@ describe('hearth CLI on the embedded database', { timeout: PROCESS_TEST_TIMEOUT_
     expect(help.loaded).not.toContain('/dist/db/');
   });
 
-  it('org create prints the id; apikey create prints the key once and stores only its hash', async () => {
+  it('org create prints the id; apikey create prints the key once and stores only its hash; serve then seeds nothing', async () => {
     const dataDir = migratedDataDir();
     const org = await runTraced(['org', 'create', 'Sunrise Care'], { HEARTH_DATA_DIR: dataDir });
     expect(org.code).toBe(0);
@@ -63,6 +63,11 @@ describe('hearth CLI on the embedded database', { timeout: PROCESS_TEST_TIMEOUT_
     } finally {
       await db.close();
     }
+
+    // A database that has an organization is not a first start: serve seeds nothing and prints no key.
+    const server = await startHearth({ HEARTH_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' });
+    expect(server.output()).not.toMatch(API_KEY);
+    expect(await server.stop()).toBe(0);
   });
 
   it('refuses bad arguments with a clear message', async () => {
@@ -105,14 +110,6 @@ describe('hearth CLI on the embedded database', { timeout: PROCESS_TEST_TIMEOUT_
       expect(await server.stop()).toBe(0);
     }
     expect(existsSync(path.join(env.HEARTH_DATA_DIR, 'hearth.lock'))).toBe(false);
-  });
-
-  it('serve on a database that has an organization seeds nothing', async () => {
-    const env = { HEARTH_DATA_DIR: migratedDataDir(), PORT: '0', HOST: '127.0.0.1' };
-    expect((await runHearth(['org', 'create', 'Sunrise Care'], env)).code).toBe(0);
-    const server = await startHearth(env);
-    expect(server.output()).not.toMatch(API_KEY);
-    expect(await server.stop()).toBe(0);
   });
 });
 
