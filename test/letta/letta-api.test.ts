@@ -27,6 +27,7 @@ beforeAll(async () => {
     OPENAI_API_KEY: 'sk-test',
     OPENAI_BASE_URL: openai.url,
     OPENAI_REALTIME_URL: realtime.url,
+    HEARTH_JOB_POLL_SECONDS: '0.5',
   });
   client = new Letta({ baseURL: stack.url, apiKey: stack.apiKey });
 });
@@ -125,6 +126,20 @@ describe("Letta's canonical example", () => {
     expect(calls.body.data).toEqual([expect.objectContaining({ channel: 'text', memberId })]);
     const escalations = await admin('GET', `/v1/escalations?householdId=${householdId}`);
     expect(escalations.body.data).toEqual([expect.objectContaining({ severity: 'high' })]);
+
+    // The conversation is consolidated like any other once it ends (here an operator ends it; idle ends it too).
+    openai.queueChat({ text: "Grace called about Ruth's breathing; the on-call doctor was paged." });
+    const conversationId = calls.body.data[0].id;
+    const ended = await admin('POST', `/v1/households/${householdId}/conversations/${conversationId}/end`);
+    expect(ended.body).toEqual({ conversationId, status: 'completed' });
+    await vi.waitFor(async () => {
+      const call = await admin('GET', `/v1/households/${householdId}/calls/${conversationId}`);
+      expect(call.body.summary).toBe("Grace called about Ruth's breathing; the on-call doctor was paged.");
+    }, WAIT);
+    // The next message starts a new conversation, which knows the last one from recall and memory.
+    openai.queueChat({ text: 'Is Ruth breathing more easily now?' });
+    await client.agents.messages.create(agentState.id, { input: "It's Grace again." });
+    expect((await admin('GET', `/v1/households/${householdId}/calls`)).body.data).toHaveLength(2);
 
     // And a phone call to the household's line, from the member's number, has the same memory.
     await admin('PATCH', `/v1/households/${householdId}/members/${memberId}`, { phone: '+15555550177' });
