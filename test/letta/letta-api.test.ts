@@ -372,6 +372,28 @@ describe('an agent through its life', () => {
     expect(thrown).toBeInstanceOf(APIError);
     expect(openai.pendingChat).toBe(0);
 
+    // A client that goes away mid-stream cancels the turn; the server lives on and the agent answers the next message.
+    openai.queueChat({ text: 'You will never read this.', delayMs: 5_000 });
+    const leaving = new AbortController();
+    const abandoned = await client.agents.messages.create(
+      agent.id,
+      { input: 'Never mind.', streaming: true },
+      { signal: leaving.signal },
+    );
+    leaving.abort();
+    const unread: unknown[] = [];
+    for await (const event of abandoned) unread.push(event); // the client ends the stream quietly on abort
+    expect(unread).toEqual([]);
+    openai.queueChat({ text: 'Still here.' });
+    // Well before the abandoned reply's 5 s: the turn was cancelled, not waited out (a 409 until then).
+    await vi.waitFor(
+      async () => {
+        const next = await client.agents.messages.create(agent.id, { input: 'Are you still there?' });
+        expect(next.messages.at(-1)).toMatchObject({ content: 'Still here.' });
+      },
+      { timeout: 2_500, interval: 100 },
+    );
+
     // Deleting the agent erases the household; the shared block stays.
     await client.agents.delete(agent.id);
     await expect(client.agents.retrieve(agent.id)).rejects.toBeInstanceOf(NotFoundError);
