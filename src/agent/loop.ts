@@ -4,6 +4,7 @@
  * until it answers or the step limit ends the turn with a message. Every turn and tool call is
  * written to recall as it happens; a memory write shows in the next step's instructions.
  */
+import { randomUUID } from 'node:crypto';
 import { ConflictError, HearthError, UnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ContextMessage, MemoryEngine, MessageRoleName, SessionScope } from '../memory/index.js';
@@ -66,7 +67,8 @@ export interface RecordedMessage {
 export interface TurnInput {
   text: string;
   signal?: AbortSignal;
-  onTextDelta?: (delta: string) => void;
+  /** Each piece of the reply's text as it arrives, with the id its recall message will have. */
+  onTextDelta?: (delta: string, messageId: string) => void;
   /** Called with each message once recall has stored it, the user's first. */
   onMessage?: (message: RecordedMessage) => void;
 }
@@ -159,13 +161,16 @@ export class AgentSession {
         throw new UnavailableError('The turn was cancelled.', { details: { reason: 'aborted' } });
       const instructions = await this.#instructions();
       const asked = performance.now();
+      // Named before it is written, so a channel that streams the text can say which message it becomes.
+      const replyId = randomUUID();
+      const { onTextDelta } = input;
       const completion = await this.#provider.complete({
         model: this.#model,
         instructions,
         messages: this.#messages,
         tools,
         signal: input.signal,
-        onTextDelta: input.onTextDelta,
+        ...(onTextDelta ? { onTextDelta: (delta: string) => onTextDelta(delta, replyId) } : {}),
       });
       this.#metrics?.modelResponded('text', secondsSince(asked));
       usage.inputTokens += completion.usage?.inputTokens ?? 0;
@@ -174,7 +179,7 @@ export class AgentSession {
         { step, tools: completion.toolCalls.map((call) => call.name), usage: completion.usage },
         'agent step',
       );
-      if (completion.text) await record({ role: 'assistant', content: completion.text });
+      if (completion.text) await record({ id: replyId, role: 'assistant', content: completion.text });
       if (completion.toolCalls.length === 0) {
         this.#messages.push({ role: 'assistant', content: completion.text });
         return { reply: completion.text, toolCalls, steps: step, stopReason: 'answered' as const, usage };

@@ -26,16 +26,21 @@ type Row = Omit<RecordedMessage, 'tool'> & {
 /** A message as Letta's client reads it; `message_type` says which of Letta's kinds. */
 export type LettaMessage = { id: string; date: string; message_type: string } & Record<string, unknown>;
 
-/** The Letta messages of one recall row: a tool row is the call and its return, under the row's id. */
-function lettaMessages(row: Row, names: (tool: string) => string): LettaMessage[] {
-  const base = {
+/** What every Letta message carries; only the user's own messages have a sender (the member). */
+function messageBase(row: Pick<Row, 'id' | 'createdAt' | 'role' | 'memberId'>) {
+  return {
     id: lettaId('message', row.id),
     date: row.createdAt.toISOString(),
-    sender_id: row.memberId ? lettaId('identity', row.memberId) : null,
+    sender_id: row.role === 'user' && row.memberId ? lettaId('identity', row.memberId) : null,
     otid: null,
     run_id: null,
     step_id: null,
   };
+}
+
+/** The Letta messages of one recall row: a tool row is the call and its return, under the row's id. */
+function lettaMessages(row: Row, names: (tool: string) => string): LettaMessage[] {
+  const base = messageBase(row);
   switch (row.role) {
     case 'user':
       return [{ ...base, message_type: 'user_message', content: row.content }];
@@ -79,6 +84,8 @@ export interface AgentTurn {
   chosenTools: string[];
   /** Only these message types in the answer (Letta's `include_return_message_types`). */
   types?: string[] | undefined;
+  /** Stream the reply's text as it arrives (Letta's `stream_tokens`), not whole messages. */
+  streamTokens?: boolean | undefined;
 }
 
 /** Sends messages to agents and lists what they said. */
@@ -111,7 +118,7 @@ export class LettaMessages {
     const gone = new AbortController();
     res.on('close', () => gone.abort());
     try {
-      const result = await this.#run(turn, send, conversationId, gone.signal);
+      const result = await this.#run(turn, send, conversationId, { signal: gone.signal, tokens: turn.streamTokens });
       const { stop_reason, usage } = finish(result);
       send(stop_reason);
       send(usage);
@@ -172,26 +179,41 @@ export class LettaMessages {
     });
   }
 
+  /**
+   * Runs the turn, emitting each message of the answer as recall stores it; with `tokens`, the
+   * reply's text as it arrives instead, in pieces that share the id its message is stored under.
+   */
   async #run(
     turn: AgentTurn,
     emit: (message: LettaMessage) => void,
     conversationId: string | undefined,
-    signal?: AbortSignal,
+    options: { signal?: AbortSignal; tokens?: boolean | undefined } = {},
   ) {
     const { conversations, catalog } = this.#deps;
     const names = (tool: string) => catalog.displayName(turn.chosenTools, tool);
-    const wanted = turn.types && new Set(turn.types);
+    const wanted = (type: string) => !turn.types || turn.types.includes(type);
+    const streamed = new Set<string>();
     return conversations.send({
       householdId: turn.householdId,
       memberId: turn.memberId,
       text: turn.text,
       ...(conversationId ? { conversationId } : {}),
-      ...(signal ? { signal } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.tokens
+        ? {
+            onTextDelta: (delta: string, id: string) => {
+              streamed.add(id);
+              const piece = { id, createdAt: new Date(), role: 'assistant' as const, memberId: null };
+              if (wanted('assistant_message'))
+                emit({ ...messageBase(piece), message_type: 'assistant_message', content: delta });
+            },
+          }
+        : {}),
       onMessage: (message) => {
-        // The user's own message is not part of the answer, as on Letta's server.
-        if (message.role === 'user') return;
+        // The user's own message is not part of the answer, as on Letta's server; a streamed reply was sent in pieces.
+        if (message.role === 'user' || streamed.has(message.id)) return;
         for (const letta of lettaMessages({ ...message, memberId: turn.memberId }, names)) {
-          if (!wanted || wanted.has(letta.message_type)) emit(letta);
+          if (wanted(letta.message_type)) emit(letta);
         }
       },
     });

@@ -276,6 +276,7 @@ export function createLettaRouter(options: LettaRouterOptions): express.Router {
           text,
           chosenTools: household.agentSettings.letta?.tools ?? [],
           types: body.include_return_message_types,
+          streamTokens: body.stream_tokens,
         };
         if (forceStream || body.streaming) {
           await messages.stream(turn, req, res);

@@ -74,6 +74,7 @@ export class RecallStore {
     const message = await writeUnder(this.#prisma, owners, () =>
       this.#prisma.message.create({
         data: {
+          ...(input.id ? { id: input.id } : {}),
           organizationId: scope.organizationId,
           householdId: scope.householdId,
           memberId: scope.memberId,

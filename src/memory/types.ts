@@ -161,6 +161,8 @@ export type BlockTarget = BlockRef | BlockIdRef;
 
 /** One recall message to store. */
 export type AppendMessageInput = {
+  /** The row's id, when the caller named the message before it was complete (a streamed reply). */
+  id?: string;
   scope: SessionScope;
   role: MessageRoleName;
   content: string;

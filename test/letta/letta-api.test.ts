@@ -220,6 +220,22 @@ describe('an agent through its life', () => {
     const events: { message_type: string }[] = [];
     for await (const event of stream) events.push(event as { message_type: string });
     expect(events.map((event) => event.message_type)).toEqual(['assistant_message', 'stop_reason', 'usage_statistics']);
+    // With stream_tokens, the reply comes in pieces that share the id it is stored under.
+    openai.queueChat({ text: 'Lunch is at noon, every day.' });
+    const tokens = await client.agents.messages.create(agent.id, {
+      messages: [{ role: 'user', content: 'Remind me when lunch is.' }],
+      streaming: true,
+      stream_tokens: true,
+    });
+    const pieces: { id?: string; message_type: string; content?: string }[] = [];
+    for await (const event of tokens) pieces.push(event as (typeof pieces)[number]);
+    const replyPieces = pieces.filter((piece) => piece.message_type === 'assistant_message');
+    expect(replyPieces.length).toBeGreaterThan(1);
+    expect(replyPieces.map((piece) => piece.content).join('')).toBe('Lunch is at noon, every day.');
+    expect(new Set(replyPieces.map((piece) => piece.id)).size).toBe(1);
+    expect(pieces.slice(-2).map((piece) => piece.message_type)).toEqual(['stop_reason', 'usage_statistics']);
+    const [storedReply] = (await client.agents.messages.list(agent.id, { limit: 1 })).getPaginatedItems();
+    expect(storedReply).toMatchObject({ id: replyPieces[0]?.id, content: 'Lunch is at noon, every day.' });
     // The deprecated /messages/stream route streams too.
     openai.queueChat({ text: 'Good evening.' });
     const old = await client.agents.messages.stream(agent.id, { messages: [{ role: 'user', content: 'Evening!' }] });
@@ -313,8 +329,10 @@ describe('an agent through its life', () => {
       'assistant_message',
       'user_message',
       'assistant_message',
+      'user_message',
+      'assistant_message',
     ]);
-    expect(new Set(ids).size).toBe(7); // the tool call and its return are one recall row
+    expect(new Set(ids).size).toBe(9); // the tool call and its return are one recall row
     // Hearth's admin API sees the same conversation.
     const [conversation] = (await admin('GET', `/v1/households/${householdId}/calls`)).body.data;
     const detail = await admin('GET', `/v1/households/${householdId}/calls/${conversation.id}`);
@@ -333,8 +351,9 @@ describe('an agent through its life', () => {
       messages: [{ role: 'user', content: 'Hi, it is Ngozi.', sender_id: identity.id }],
     });
     expect(String(openai.chatRequests().at(-1)?.messages[0]?.content)).toContain('The caller is Ngozi Okafor');
-    const [latest] = (await client.agents.messages.list(agent.id, { limit: 2 })).getPaginatedItems();
-    expect(latest).toMatchObject({ message_type: 'assistant_message', sender_id: identity.id });
+    const [reply, said] = (await client.agents.messages.list(agent.id, { limit: 2 })).getPaginatedItems();
+    expect(said).toMatchObject({ message_type: 'user_message', sender_id: identity.id });
+    expect(reply).toMatchObject({ message_type: 'assistant_message', sender_id: null });
     const conversations = (await admin('GET', `/v1/households/${householdId}/calls`)).body.data;
     expect(conversations.map((call: { memberId: string }) => `identity-${call.memberId}`).sort()).toEqual(
       [identity.id, `identity-${conversation.memberId}`].sort(),
