@@ -139,6 +139,30 @@ describe('erasure', () => {
     });
     expect((await api.get(`/v1/households/${household.id}`)).status).toBe(404);
   });
+
+  it('deleting a household takes its blocks out of the other households they are attached to, and tells their live calls', async () => {
+    const [leaving, staying] = await Promise.all(
+      ['Leaving household', 'Staying household'].map(
+        async (name) => (await api.post<HouseholdView>('/v1/households', { name })).body,
+      ),
+    );
+    const block = (
+      await api.post<BlockOut>(`/v1/households/${leaving!.id}/blocks`, { label: 'care_plan', value: 'Shared plan.' })
+    ).body;
+    await server.memory.attachBlock({ organizationId, householdId: staying!.id, blockId: block.id });
+    const changes: { householdId: string; blockId: string; deleted: boolean }[] = [];
+    const stop = server.memory.onBlockChange((change) => changes.push(change));
+    try {
+      expect((await api.delete(`/v1/households/${leaving!.id}`)).status).toBe(204);
+      expect(changes).toContainEqual(
+        expect.objectContaining({ householdId: staying!.id, blockId: block.id, deleted: true }),
+      );
+    } finally {
+      stop();
+    }
+    const left = (await api.get<{ data: BlockOut[] }>(`/v1/households/${staying!.id}/blocks`)).body.data;
+    expect(left.map((each) => each.label)).toEqual(['persona', 'household']);
+  });
 });
 
 describe('deletes racing writes', () => {

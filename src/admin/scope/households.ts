@@ -1,5 +1,6 @@
 /** Households of one organization: CRUD, default memory on create, erasure on delete. */
 import type { Prisma } from '../../db/index.js';
+import { NotFoundError } from '../../errors.js';
 import { type Keyset, keysetOrder, keysetPage, keysetWhere, type Page } from '../pagination.js';
 import {
   agentSettingsSchema,
@@ -86,10 +87,13 @@ export class Households extends ScopedRepository {
   /**
    * Erases the household and everything of it (members, blocks and revisions, calls,
    * messages, passages, escalations) in one transaction; the schema's cascades do the
-   * deleting. Phone lines stay with the organization, routed to no household.
+   * deleting. Phone lines stay with the organization, routed to no household. Its blocks
+   * attached to other households are detached from them first, so their live calls drop them.
    */
   async delete(input: { householdId: string }): Promise<void> {
     const { householdId } = input;
+    await requireHousehold(this.prisma, this.organizationId, householdId);
+    await this.#detachFromOthers(householdId);
     await this.prisma.$transaction(async (tx) => {
       await guarded(() => tx.household.delete({ where: { id: householdId, organizationId: this.organizationId } }), {
         notFound: missing.household(householdId),
@@ -100,5 +104,21 @@ export class Households extends ScopedRepository {
         resourceId: householdId,
       });
     });
+  }
+
+  async #detachFromOthers(householdId: string): Promise<void> {
+    const organizationId = this.organizationId;
+    const shared = await this.memory.listBlocks({ householdId, memberId: null });
+    const own = shared.filter((block) => block.householdId === householdId).map((block) => block.id);
+    if (own.length === 0) return;
+    const seenBy = await this.memory.blockHouseholds({ organizationId, blockIds: own });
+    for (const [blockId, households] of seenBy) {
+      for (const other of households.filter((id) => id !== householdId)) {
+        // Detached meanwhile by someone else: it is what was wanted.
+        await this.memory.detachBlock({ organizationId, householdId: other, blockId }).catch((error: unknown) => {
+          if (!(error instanceof NotFoundError)) throw error;
+        });
+      }
+    }
   }
 }
